@@ -1,0 +1,113 @@
+/*
+ * cli.h - what the weightsync command's files share.
+ *
+ * Only cli/ decides the process's exit status: commands return it.
+ *   0  success
+ *   1  verification failed (bad signature, hash mismatch, rollback,
+ *      equivocation, untrusted publisher, files that do not match)
+ *   2  usage, I/O or network error
+ */
+#ifndef WS_CLI_H
+#define WS_CLI_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define EXIT_VERIFY 1
+#define EXIT_ERROR 2
+
+enum cmd_flags {
+	NEEDS_STORE = 1 << 0,   /* open the home's store before running */
+};
+
+struct cli {
+	const char *home;       /* --home, or NULL */
+	struct ws_store *store; /* open when the command has NEEDS_STORE */
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	unsigned flags;
+	const char *usage;      /* arguments, after "weightsync NAME " */
+	const char *summary;    /* one line for --help */
+};
+
+/* The command table (main.c) and each command (cli/cmd_NAME.c). */
+extern const struct cmd commands[];
+int cmd_keygen(struct cli *c, int argc, char **argv);
+int cmd_publish(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_trust(struct cli *c, int argc, char **argv);
+int cmd_list(struct cli *c, int argc, char **argv);
+int cmd_log(struct cli *c, int argc, char **argv);
+int cmd_show(struct cli *c, int argc, char **argv);
+
+/* ---- output (output.c) ---- */
+
+/* err - "weightsync: MESSAGE" on stderr. */
+void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* warn - "weightsync: warning: MESSAGE" on stderr. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * fail - report a library error: prints *msg if set (else the code's
+ * description after `what`), frees *msg, and returns the exit status the
+ * code calls for (EXIT_VERIFY or EXIT_ERROR).
+ */
+int fail(int code, char **msg, const char *what);
+
+/* usage_error - "weightsync: MESSAGE" and a pointer to --help; EXIT_ERROR. */
+int usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* human_size - "1.5 GiB" into buf (at least 16 bytes). */
+const char *human_size(uint64_t n, char *buf);
+
+/* ---- progress on stderr (progress.c) ---- */
+
+struct progress {
+	const char *label;
+	int enabled;            /* stderr is a terminal */
+	double start;
+	int drawn;
+};
+void progress_init(struct progress *p, const char *label);
+/* a ws_hash_progress_fn */
+void progress_update(void *ctx, uint64_t done, uint64_t total);
+void progress_done(struct progress *p);
+double now_seconds(void);
+
+/* ---- shared command helpers (common.c) ---- */
+
+/*
+ * read_password - a password from $WEIGHTSYNC_PASSWORD, else from a prompt
+ * on the terminal (twice when confirm is set).  Returns a malloc'd string
+ * or NULL with an error printed.  The caller wipes and frees it.
+ */
+char *read_password(const char *prompt, int confirm);
+
+/* load_seckey - load a secret key, asking for its password if needed. */
+int load_seckey(const char *path, struct ws_seckey **out);
+
+/*
+ * parse_ref - split "NAME" or "NAME@VERSION"; *version is 0 without '@'.
+ * Returns 0 or WS_ENAME / WS_EFORMAT (message printed).
+ */
+int parse_ref(const char *ref, char name[WS_NAME_MAX + 1], int64_t *version);
+
+/*
+ * resolve_publisher - which key NAME means: the one key the trust store
+ * holds for it, else the one publisher the index knows it from.  Prints how
+ * to fix an unknown or ambiguous name.  Returns 0 or the error.
+ */
+int resolve_publisher(struct cli *c, const char *name, struct ws_pubkey *out);
+
+/* warn_if_equivocated - warn when the publisher of name equivocated. */
+void warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name);
+
+/* parse_pubkey_arg - a base64 public key or a .pub file's path. */
+int parse_pubkey_arg(const char *arg, struct ws_pubkey *out);
+
+#endif

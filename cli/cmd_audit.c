@@ -1,0 +1,276 @@
+/* cmd_audit.c - weightsync audit: re-hash model files against signed manifests */
+#include "cli.h"
+#include "proto/error.h"
+#include "proto/util.h"
+#include "store/audit.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Result of auditing one release, for the summary and the exit status. */
+struct audit_run {
+	int json;
+	json_t *out;                /* array of release reports (--json) */
+	int mismatches;             /* releases not intact or badly signed */
+	int errors;                 /* releases that could not be audited */
+};
+
+static void report_files(struct audit_run *run, json_t *rep, const struct ws_audit *a)
+{
+	json_t *files = json_array();
+	char sz1[16], sz2[16];
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct ws_audit_entry *e = &a->entries[i];
+		if (run->json) {
+			json_t *f = json_pack("{s:s, s:s}", "path", e->path, "status",
+					      ws_audit_state_name(e->state));
+			if (e->state != WS_AUDIT_EXTRA)
+				json_object_set_new(f, "expected_size",
+						    json_integer((json_int_t)e->expected_size));
+			if (e->state != WS_AUDIT_MISSING)
+				json_object_set_new(f, "actual_size",
+						    json_integer((json_int_t)e->actual_size));
+			json_array_append_new(files, f);
+			continue;
+		}
+		if (e->state == WS_AUDIT_WRONG_SIZE)
+			printf("  %-11s %s (expected %s, found %s)\n", "wrong size", e->path,
+			       human_size(e->expected_size, sz1), human_size(e->actual_size, sz2));
+		else if (e->state == WS_AUDIT_UNREADABLE)
+			printf("  %-11s %s (%s)\n", "unreadable", e->path, ws_strerror(e->error));
+		else
+			printf("  %-11s %s\n", ws_audit_state_name(e->state), e->path);
+	}
+	if (run->json) {
+		json_t *sum = json_object();
+		for (int s = 0; s < WS_AUDIT_NSTATES; s++)
+			json_object_set_new(sum, ws_audit_state_name(s),
+					    json_integer((json_int_t)a->count[s]));
+		json_object_set_new(rep, "files", files);
+		json_object_set_new(rep, "summary", sum);
+	} else {
+		json_decref(files);
+		printf("  %zu files: %zu ok, %zu modified, %zu missing, %zu wrong size, "
+		       "%zu extra", a->n, a->count[WS_AUDIT_OK], a->count[WS_AUDIT_MODIFIED],
+		       a->count[WS_AUDIT_MISSING], a->count[WS_AUDIT_WRONG_SIZE],
+		       a->count[WS_AUDIT_EXTRA]);
+		if (a->count[WS_AUDIT_UNREADABLE])
+			printf(", %zu unreadable", a->count[WS_AUDIT_UNREADABLE]);
+		printf("\n");
+	}
+}
+
+/*
+ * Audit folder dir against manifest bytes signed by sig.  label names the
+ * release for people.  expected, when set, is the key the manifest must
+ * carry.
+ */
+static void audit_one(struct cli *c, struct audit_run *run, const char *dir,
+		      const char *manifest, size_t mlen, const char *sig,
+		      size_t slen, const struct ws_pubkey *expected)
+{
+	struct ws_manifest m;
+	struct ws_audit a;
+	struct progress prog;
+	char *msg = NULL;
+	json_t *rep = run->json ? json_object() : NULL;
+	int ret, intact;
+
+	ret = ws_manifest_verify(manifest, mlen, sig, slen, expected, &m, &msg);
+	if (ret) {
+		if (run->json) {
+			json_object_set_new(rep, "path", json_string(dir));
+			json_object_set_new(rep, "signature", json_string("bad"));
+			json_object_set_new(rep, "error", json_string(msg ? msg : ws_strerror(ret)));
+			json_object_set_new(rep, "intact", json_false());
+			json_array_append_new(run->out, rep);
+		} else {
+			printf("%s: manifest refused: %s\n", dir, msg ? msg : ws_strerror(ret));
+		}
+		err("'%s': %s", dir, msg ? msg : ws_strerror(ret));
+		free(msg);
+		if (ws_error_is_verification(ret) || ret == WS_EFORMAT)
+			run->mismatches++;
+		else
+			run->errors++;
+		return;
+	}
+	if (!run->json)
+		printf("%s@%lld  %s\n", m.name, (long long)m.version, dir);
+	warn_if_equivocated(c, m.publisher.pk, m.name);
+	if (ws_index_trust_check(c->store->index, m.name, m.publisher.pk))
+		warn("'%s' is signed by a key that is not trusted for '%s' here",
+		     dir, m.name);
+	progress_init(&prog, "auditing");
+	ret = ws_audit_dir(dir, &m, progress_update, &prog, &a, &msg);
+	progress_done(&prog);
+	if (ret) {
+		err("%s", msg ? msg : ws_strerror(ret));
+		free(msg);
+		run->errors++;
+		if (rep)
+			json_decref(rep);
+		ws_manifest_release(&m);
+		return;
+	}
+	intact = ws_audit_intact(&a);
+	if (run->json) {
+		char pk[WS_PUBKEY_B64_LEN + 1];
+		ws_pubkey_to_b64(&m.publisher, pk);
+		json_object_set_new(rep, "name", json_string(m.name));
+		json_object_set_new(rep, "version", json_integer(m.version));
+		json_object_set_new(rep, "publisher", json_string(pk));
+		json_object_set_new(rep, "path", json_string(dir));
+		json_object_set_new(rep, "signature", json_string("ok"));
+	}
+	report_files(run, rep, &a);
+	if (rep) {
+		json_object_set_new(rep, "intact", json_boolean(intact));
+		json_array_append_new(run->out, rep);
+	}
+	if (!intact)
+		run->mismatches++;
+	ws_audit_release(&a);
+	ws_manifest_release(&m);
+}
+
+static void audit_release(struct cli *c, struct audit_run *run,
+			  const struct ws_release *r, const char *dir)
+{
+	struct ws_release full = *r;
+	struct ws_pubkey expected = { 0 };
+	char *folder = dir ? NULL : ws_store_path(c->store, r->path);
+
+	full.path = NULL;
+	full.manifest = full.sig = NULL;
+	if (ws_index_load(c->store->index, &full)) {
+		err("cannot read the manifest of '%s@%lld' from the index", r->name,
+		    (long long)r->version);
+		run->errors++;
+	} else {
+		/* the index keys releases by the key it verified them with */
+		struct ws_manifest m;
+		if (ws_manifest_parse(full.manifest, full.manifest_len, &m, NULL) == 0) {
+			expected = m.publisher;
+			ws_manifest_release(&m);
+		}
+		memcpy(expected.pk, r->pk, 32);
+		audit_one(c, run, dir ? dir : folder, full.manifest, full.manifest_len,
+			  full.sig, full.sig_len, &expected);
+	}
+	free(full.manifest);
+	free(full.sig);
+	free(folder);
+}
+
+static int find_release(struct cli *c, const char *ref, struct ws_release *out)
+{
+	char name[WS_NAME_MAX + 1];
+	int64_t version;
+	struct ws_pubkey pk;
+	int ret;
+
+	if ((ret = parse_ref(ref, name, &version)) ||
+	    (ret = resolve_publisher(c, name, &pk)))
+		return ret;
+	ret = ws_index_get(c->store->index, pk.pk, name, version, out);
+	if (ret == WS_ENOTFOUND) {
+		if (version)
+			err("no version %lld of '%s' in this store", (long long)version, name);
+		else
+			err("no release of '%s' in this store", name);
+	} else if (ret) {
+		err("cannot read the index: %s", ws_strerror(ret));
+	}
+	return ret;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cmd_audit(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "release", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct audit_run run = { 0 };
+	const char *release = NULL, *arg = NULL;
+	struct ws_release r;
+	int o, ret;
+
+	while ((o = getopt_long(argc, argv, "r:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'r': release = optarg; break;
+		case 'j': run.json = 1; break;
+		default: return usage_error("audit", "invalid arguments");
+		}
+	}
+	if (argc - optind > 1)
+		return usage_error("audit", "expected at most one NAME[@V] or folder");
+	if (optind < argc)
+		arg = argv[optind];
+	if (release && (!arg || !is_dir(arg)))
+		return usage_error("audit", "--release needs a folder to audit");
+	if (run.json)
+		run.out = json_array();
+
+	if (release) {
+		if ((ret = find_release(c, release, &r)))
+			return ws_error_is_verification(ret) ? EXIT_VERIFY : EXIT_ERROR;
+		audit_release(c, &run, &r, arg);
+		ws_release_release(&r);
+	} else if (arg && (strchr(arg, '/') || is_dir(arg))) {
+		char *manifest = NULL, *sig = NULL, *msg = NULL;
+		size_t mlen, slen;
+		if ((ret = ws_store_read_meta(arg, &manifest, &mlen, &sig, &slen, &msg))) {
+			int st = fail(ret, &msg, "cannot read the release folder");
+			err("to audit a folder without its own manifest, name the release: "
+			    "'weightsync audit %s --release NAME[@V]'", arg);
+			json_decref(run.out);
+			return st;
+		}
+		audit_one(c, &run, arg, manifest, mlen, sig, slen, NULL);
+		free(manifest);
+		free(sig);
+	} else if (arg) {
+		if ((ret = find_release(c, arg, &r)))
+			return ws_error_is_verification(ret) ? EXIT_VERIFY : EXIT_ERROR;
+		audit_release(c, &run, &r, NULL);
+		ws_release_release(&r);
+	} else {
+		struct ws_release *rels = NULL;
+		size_t n = 0, done = 0;
+		if ((ret = ws_index_list(c->store->index, NULL, NULL, &rels, &n))) {
+			err("cannot read the index: %s", ws_strerror(ret));
+			return EXIT_ERROR;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (rels[i].status == WS_REL_ACCEPTED && rels[i].complete) {
+				audit_release(c, &run, &rels[i], NULL);
+				done++;
+			}
+		ws_releases_free(rels, n);
+		if (!done && !run.json)
+			printf("no releases in the store\n");
+	}
+	if (run.json) {
+		json_t *o2 = json_pack("{s:o, s:b}", "releases", run.out, "intact",
+				       !run.mismatches && !run.errors);
+		json_dumpf(o2, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o2);
+	}
+	if (run.mismatches)
+		return EXIT_VERIFY;
+	return run.errors ? EXIT_ERROR : 0;
+}

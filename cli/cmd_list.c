@@ -1,0 +1,71 @@
+/* cmd_list.c - weightsync list: the releases in the store */
+#include "cli.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *state_of(const struct ws_release *r)
+{
+	if (r->status == WS_REL_EVIDENCE)
+		return "evidence";
+	return r->complete ? "complete" : "incomplete";
+}
+
+int cmd_list(struct cli *c, int argc, char **argv)
+{
+	struct ws_release *rels = NULL;
+	size_t n = 0;
+	int json = argc == 2 && !strcmp(argv[1], "--json");
+	json_t *arr = json ? json_array() : NULL;
+	int ret;
+
+	if (argc > 2 || (argc == 2 && !json))
+		return usage_error("list", "usage: weightsync list [--json]");
+	if ((ret = ws_index_list(c->store->index, NULL, NULL, &rels, &n))) {
+		err("cannot read the index: %s", ws_strerror(ret));
+		return EXIT_ERROR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ws_release *r = &rels[i];
+		struct ws_manifest m;
+		char hex[65], seen[21], sz[16], pk[WS_PUBKEY_B64_LEN + 1] = "?";
+		uint64_t bytes = 0;
+		size_t files = 0;
+
+		if (ws_index_load(c->store->index, r) == 0 &&
+		    ws_manifest_parse(r->manifest, r->manifest_len, &m, NULL) == 0) {
+			bytes = ws_manifest_total_size(&m);
+			files = m.nfiles;
+			ws_pubkey_to_b64(&m.publisher, pk);
+			ws_manifest_release(&m);
+		}
+		ws_hex(r->mhash, 32, hex);
+		ws_format_time(r->first_seen, seen);
+		if (json) {
+			json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:s}",
+					      "name", r->name, "version", (json_int_t)r->version,
+					      "state", state_of(r), "publisher", pk,
+					      "manifest_sha256", hex, "files", (json_int_t)files,
+					      "bytes", (json_int_t)bytes, "first_seen", seen);
+			json_array_append_new(arr, o);
+		} else {
+			char ref[WS_NAME_MAX + 24];
+			snprintf(ref, sizeof(ref), "%s@%lld", r->name, (long long)r->version);
+			printf("%-32s %-10s %5zu files %10s  %.12s  %s\n", ref, state_of(r),
+			       files, human_size(bytes, sz), hex, seen);
+		}
+	}
+	if (json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(arr);
+	} else if (n == 0) {
+		printf("no releases in the store\n");
+	}
+	ws_releases_free(rels, n);
+	return 0;
+}

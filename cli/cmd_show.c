@@ -1,0 +1,85 @@
+/* cmd_show.c - weightsync show: a release's manifest summary */
+#include "cli.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_show(struct cli *c, int argc, char **argv)
+{
+	char name[WS_NAME_MAX + 1], *msg = NULL;
+	const char *ref = NULL;
+	int64_t version;
+	struct ws_pubkey pk;
+	struct ws_release r;
+	struct ws_manifest m;
+	int json = 0, ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!ref)
+			ref = argv[i];
+		else
+			return usage_error("show", "expected one NAME[@V]");
+	}
+	if (!ref)
+		return usage_error("show", "expected NAME[@V]");
+	if (parse_ref(ref, name, &version) || resolve_publisher(c, name, &pk))
+		return EXIT_ERROR;
+	ret = ws_index_get(c->store->index, pk.pk, name, version, &r);
+	if (ret) {
+		err("no %s of '%s' in this store", version ? "such version" : "release", name);
+		return EXIT_ERROR;
+	}
+	warn_if_equivocated(c, pk.pk, name);
+	/* what the index holds was verified on the way in; check it again, as
+	 * the index is only a file on disk */
+	ret = ws_manifest_verify(r.manifest, r.manifest_len, r.sig, r.sig_len, NULL,
+				 &m, &msg);
+	if (ret) {
+		int st = fail(ret, &msg, "stored manifest refused");
+		ws_release_release(&r);
+		return st;
+	}
+	if (json) {
+		json_t *man = json_loadb(r.manifest, r.manifest_len, 0, NULL);
+		char *folder = ws_store_path(c->store, r.path);
+		json_t *o = json_pack("{s:o, s:s, s:b}", "manifest", man, "path", folder,
+				      "complete", r.complete);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+		free(folder);
+	} else {
+		char b64[WS_PUBKEY_B64_LEN + 1], t[21], hex[65], sz[16];
+		ws_pubkey_to_b64(&m.publisher, b64);
+		ws_format_time(m.created, t);
+		ws_hex(r.mhash, 32, hex);
+		printf("%s@%lld%s\n", m.name, (long long)m.version,
+		       m.retracted ? " (retracted)" : "");
+		printf("  publisher  %s\n  created    %s\n  manifest   sha256:%s\n",
+		       b64, t, hex);
+		if (m.has_previous) {
+			ws_hex(m.previous, 32, hex);
+			printf("  previous   sha256:%s\n", hex);
+		}
+		if (m.origin)
+			printf("  origin     %s\n", m.origin);
+		if (m.license)
+			printf("  license    %s\n", m.license);
+		printf("  files      %zu (%s)\n", m.nfiles,
+		       human_size(ws_manifest_total_size(&m), sz));
+		for (size_t i = 0; i < m.nfiles; i++) {
+			ws_hex(m.files[i].sha256, 32, hex);
+			printf("    %12llu  %.16s  %s\n", (unsigned long long)m.files[i].size,
+			       hex, m.files[i].path);
+		}
+	}
+	ws_manifest_release(&m);
+	ws_release_release(&r);
+	return 0;
+}

@@ -1,0 +1,386 @@
+/*
+ * lt.h - weightsync's narrow C API over libtorrent-rasterbar 2.0.
+ *
+ * This is the only door to libtorrent: node/lt.cpp implements it and is the
+ * only C++ in the tree.  No libtorrent type appears here.  Everything is
+ * plain C structs and byte arrays; every function returns 0 or a negative
+ * WS_E* / -errno code (proto/error.h) and may describe a failure in an
+ * optional malloc'd *msg the caller frees.
+ *
+ * Threading: a ws_lt_session may be used from one thread at a time.  The
+ * DHT signing callback is invoked on libtorrent's network thread and must
+ * not block.
+ *
+ * Every wait takes an explicit timeout in milliseconds; nothing here blocks
+ * without a bound.
+ */
+#ifndef WS_NODE_LT_H
+#define WS_NODE_LT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Torrent building (no session needed)                                   */
+
+/*
+ * File order and padding in a hybrid torrent (libtorrent 2.0.8, checked
+ * against create_torrent + set_piece_hashes by tests/unit/test_lt.c):
+ *
+ *  - Order.  Files are sorted by path, comparing the '/'-separated
+ *    components one by one as byte strings (memcmp on unsigned bytes, a
+ *    proper prefix first).  So "B" < "a" < "a/b/c" < "a/z" < "a-b" < "a.bin"
+ *    < "\xc3\xa9": a directory's files come where the directory's own name
+ *    sorts, not where "a/" would in a flat strcmp.  ws_lt_torrent_order()
+ *    computes this order.  Empty files sort like any other file.
+ *
+ *  - Padding.  With two or more files (empty files count), every non-empty
+ *    file starts on a piece boundary and is followed by a BEP 47 pad file
+ *    ".pad/<n>" filling its last piece up to piece_size, *including the last
+ *    file* (libtorrent >= 2.0.8 pads the tail too; 2.0.7 and older did not).
+ *    No pad file follows a file whose size is a multiple of piece_size or an
+ *    empty file.  A torrent of exactly one file has no pad files at all.
+ *
+ *  - Consequence for v1 piece hashes: they are per file and independent of
+ *    the order.  Piece i of a file covers its bytes [i*piece_size,
+ *    (i+1)*piece_size); the last piece is zero-filled up to piece_size
+ *    before hashing -- unless the torrent has exactly one file, whose last
+ *    piece is hashed at its real length.
+ *
+ *  - libtorrent file indices (ws_lt_set_file_priority, ws_lt_file_progress)
+ *    count the pad files: walk the sorted files, one index per file, plus
+ *    one more after each file that gets a pad file.  ws_lt_file_index()
+ *    looks an index up in a live torrent.
+ */
+
+/*
+ * One file of a torrent being built, with hashes computed by the caller
+ * (weightsync hashes every byte once, then hands the results here, so the
+ * files are not read again).
+ *
+ * path         relative path inside the torrent, '/' separated: no leading
+ *              or trailing '/', no empty, "." or ".." component, no backslash
+ * size         in bytes
+ * pieces_root  v2 merkle root (BEP 52) over the file's 16 KiB blocks (last
+ *              block hashed at its real length, zero-hash leaves up to a
+ *              power of two); ignored (may be NULL) for empty files
+ * v2_pieces    the file's v2 piece layer: for each piece of piece_size
+ *              bytes, the root of the subtree of its blocks, the last
+ *              piece's subtree padded with zero-hash leaves to
+ *              piece_size / 16 KiB leaves; ceil(size / piece_size) entries.
+ *              Only used when the file is larger than one piece: a file of
+ *              one piece or less has no piece layer (its root stands in for
+ *              it), and v2_pieces may be NULL then.
+ * v1_pieces    SHA-1 of each v1 piece of this file, ceil(size / piece_size)
+ *              entries of 20 bytes, the last piece zero-filled to piece_size
+ *              unless the torrent has exactly one file (see above); may be
+ *              NULL for empty files.
+ */
+struct ws_lt_file {
+	const char *path;
+	uint64_t size;
+	const uint8_t *pieces_root;   /* 32 bytes */
+	const uint8_t *v2_pieces;     /* 32 * npieces bytes, or NULL */
+	const uint8_t *v1_pieces;     /* 20 * npieces bytes */
+};
+
+/*
+ * ws_lt_torrent_order - the order files take in a hybrid torrent.
+ *
+ * paths are n relative paths as in struct ws_lt_file.  On success order[k]
+ * (n entries, caller-allocated) is the index into paths of the k-th file in
+ * the torrent.  Returns 0, or WS_EPATH for an invalid path (n == 0 is
+ * fine).  Duplicates are not detected here (ws_lt_torrent_build does).
+ */
+int ws_lt_torrent_order(const char *const *paths, size_t n, size_t *order);
+
+/*
+ * ws_lt_torrent_build - build a hybrid v1+v2 .torrent without reading any
+ * file.
+ *
+ * files may be given in any order: libtorrent puts them in the order
+ * ws_lt_torrent_order() describes and this function matches hashes to
+ * files by path.  piece_size is a power of two >= 16 KiB.  name is the
+ * torrent's top directory name (one path component); every file lives
+ * under it, even when there is only one.  web_seeds are BEP 19 URLs (may
+ * be NULL when n_web_seeds is 0).
+ *
+ * The result is deterministic: no creation date, no "created by", no
+ * comment.  Before returning, the torrent is parsed back and every file's
+ * pieces root, as libtorrent recomputes it from v2_pieces, is compared with
+ * the caller's pieces_root.
+ *
+ * On success *torrent (malloc'd, caller frees) holds the bencoded torrent,
+ * *len its length, and info_v2 / info_v1 the info-hashes (32 / 20 bytes).
+ * Errors: -EINVAL (bad piece size, missing hash array, no files), WS_EPATH
+ * (bad name or path), WS_EEXIST (duplicate path), WS_EBADHASH (a pieces
+ * root disagrees with its piece layer), WS_EFORMAT (libtorrent refused:
+ * e.g. every file is empty, or a file and a directory share a name),
+ * -ENOMEM.
+ */
+int ws_lt_torrent_build(const struct ws_lt_file *files, size_t nfiles,
+			uint32_t piece_size, const char *name,
+			const char *const *web_seeds, size_t n_web_seeds,
+			uint8_t **torrent, size_t *len,
+			uint8_t info_v2[32], uint8_t info_v1[20], char **msg);
+
+/* ---------------------------------------------------------------------- */
+/* Sessions                                                               */
+
+typedef struct ws_lt_session ws_lt_session;
+
+struct ws_lt_config {
+	const char *listen;          /* listen_interfaces, e.g.
+				      * "127.0.0.2:6881"; port 0 picks one;
+				      * NULL means "0.0.0.0:0" */
+	int enable_dht;              /* run a DHT node */
+	const char *const *bootstrap; /* "host:port" DHT nodes added to the
+				      * routing table (add_dht_node) */
+	size_t n_bootstrap;
+	int public_bootstrap;        /* also use libtorrent's default public
+				      * bootstrap routers; 0 in every test */
+	int private_network;         /* loopback/LAN swarm: turn off the DHT's
+				      * one-node-per-/24 Sybil limits and allow
+				      * several peers per IP */
+	int enable_upnp, enable_natpmp, enable_lsd; /* opt-in, 0 by default */
+	int upload_rate_limit;       /* bytes/s, 0 = unlimited */
+	int download_rate_limit;     /* bytes/s, 0 = unlimited */
+};
+
+/*
+ * ws_lt_session_new - start a session: TCP only (uTP off), tuned for
+ * throughput, torrents not auto-managed (no queueing: every added torrent
+ * runs), UPnP / NAT-PMP / LSD only when asked.  Waits (at most 5 s) until
+ * the TCP listen socket is open, so ws_lt_listen_port() is valid on return.
+ * Errors: -EINVAL, WS_ENETWORK (cannot listen; *msg says why).
+ */
+int ws_lt_session_new(const struct ws_lt_config *cfg, ws_lt_session **out,
+		      char **msg);
+
+/*
+ * ws_lt_session_free - stop the session and free it with every
+ * ws_lt_torrent it owns.  Shutdown is bounded by libtorrent's own timeouts
+ * (tracker stop announces are cut to 1 s).  NULL is a no-op.
+ */
+void ws_lt_session_free(ws_lt_session *s);
+
+/* ws_lt_listen_port - the TCP port actually listened on, or 0. */
+int ws_lt_listen_port(ws_lt_session *s);
+
+/*
+ * ws_lt_add_dht_node - add "host:port" (IPv6 as "[addr]:port") to the DHT
+ * routing table; the node enters it once it answers a ping.  -EINVAL for a
+ * malformed string.
+ */
+int ws_lt_add_dht_node(ws_lt_session *s, const char *hostport);
+
+/* Session-wide numbers for `weightsync status`. */
+struct ws_lt_session_stats {
+	int dht_nodes;               /* nodes in the DHT routing table */
+	uint64_t bytes_up, bytes_down; /* payload totals since start */
+	int peers;                   /* connected peers, all torrents */
+};
+/*
+ * ws_lt_session_stats - fill *st.  Asks libtorrent for fresh counters and
+ * waits for them (at most 2 s, processing alerts as ws_lt_wait does);
+ * WS_ETIMEOUT if they did not come.
+ */
+int ws_lt_session_stats(ws_lt_session *s, struct ws_lt_session_stats *st);
+
+/* ---------------------------------------------------------------------- */
+/* Torrents                                                               */
+
+typedef struct ws_lt_torrent ws_lt_torrent; /* owned by its session */
+
+enum ws_lt_add_flags {
+	WS_LT_SEED_MODE = 1 << 0,  /* files are complete: serve at once, verify
+				    * each piece lazily the first time it is
+				    * requested (never serve an unverified
+				    * piece; a bad piece is not served) */
+	WS_LT_PAUSED = 1 << 1,     /* add paused */
+	WS_LT_NO_FILES = 1 << 2,   /* start with every file priority 0 */
+};
+
+/*
+ * ws_lt_add - add a torrent to the session.
+ *
+ * torrent/len   bencoded .torrent (required: fetch gets it from the store
+ *               or from the peers via ws_lt_add_magnet)
+ * save_path     directory the torrent's top folder lives in
+ * resume/rlen   resume data from ws_lt_save_resume, or NULL
+ * flags         ws_lt_add_flags
+ *
+ * The torrent is parsed with caps (64 MiB, 4 Mi pieces).  When no resume
+ * data is given and the flags lack WS_LT_SEED_MODE, the files already on
+ * disk are checked first (state WS_LT_CHECKING), which is how a full
+ * re-verification is done.  Errors: WS_EFORMAT (bad torrent or resume
+ * data), WS_EMISMATCH (resume data is for another torrent), WS_EEXIST
+ * (already in this session), WS_ENETWORK (libtorrent refused).  *out is
+ * owned by the session: valid until ws_lt_remove or ws_lt_session_free.
+ */
+int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
+	      const char *save_path, const uint8_t *resume, size_t rlen,
+	      unsigned flags, ws_lt_torrent **out, char **msg);
+
+/*
+ * ws_lt_add_magnet - add by info-hash only; metadata comes from peers.
+ * info_v2 may be NULL (then info_v1 is required) and vice versa.  Files are
+ * not downloaded until priorities are set (WS_LT_NO_FILES is implied).
+ * name may be NULL.  Dial peers with ws_lt_connect_peer (or let the DHT
+ * find them).  Errors as ws_lt_add.
+ */
+int ws_lt_add_magnet(ws_lt_session *s, const uint8_t info_v2[32],
+		     const uint8_t info_v1[20], const char *name,
+		     const char *save_path, ws_lt_torrent **out, char **msg);
+
+/*
+ * ws_lt_metadata - once known, the bencoded .torrent (malloc'd, caller
+ * frees).  Returns WS_ENOTFOUND while metadata is not yet received.
+ *
+ * The result is "d4:info<info>12:piece layers<...>e": the info dictionary
+ * is byte-for-byte the one the info-hashes were computed over.  The piece
+ * layers are included only when libtorrent has all of them (always for a
+ * torrent added from a .torrent or once seeding; a magnet download gets
+ * them from peers as it goes); before that the torrent holds only "info",
+ * which is enough to check the info-hashes and the file list.  Web seeds
+ * are not included.
+ */
+int ws_lt_metadata(ws_lt_torrent *t, uint8_t **torrent, size_t *len);
+
+/*
+ * ws_lt_connect_peer - dial "ip:port" (numeric; IPv6 as "[addr]:port") for
+ * this torrent.  -EINVAL for anything else.
+ */
+int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport);
+
+/*
+ * ws_lt_set_file_priority - 0 = skip, 1..7 = download.  file is the index
+ * in the torrent's own file list (pad files included, as libtorrent counts;
+ * see ws_lt_file_index).  WS_ENOTFOUND before metadata, -EINVAL for an
+ * index or priority out of range.
+ */
+int ws_lt_set_file_priority(ws_lt_torrent *t, int file, int prio);
+
+/*
+ * ws_lt_file_index - libtorrent's index of the file at `path` (relative to
+ * the torrent's top directory, as in struct ws_lt_file).  WS_ENOTFOUND
+ * before metadata or when no such file exists.
+ */
+int ws_lt_file_index(ws_lt_torrent *t, const char *path, int *index);
+
+enum ws_lt_state {
+	WS_LT_CHECKING = 1, WS_LT_METADATA, WS_LT_DOWNLOADING,
+	WS_LT_FINISHED,  /* every wanted file is done */
+	WS_LT_SEEDING,   /* every file is done */
+	WS_LT_ERROR,
+};
+
+struct ws_lt_status {
+	enum ws_lt_state state;
+	uint64_t total_wanted, total_wanted_done; /* bytes */
+	uint64_t payload_down, payload_up;        /* bytes, since added */
+	int rate_down, rate_up;                   /* bytes/s */
+	int peers, seeds;
+	int hash_failures;        /* pieces that failed their hash check */
+	char error[256];          /* set when state == WS_LT_ERROR */
+};
+int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *st);
+
+/*
+ * ws_lt_file_progress - bytes of file index `file` downloaded and verified
+ * (whole pieces only: hybrid files never share a piece, so this is exact).
+ * WS_ENOTFOUND before metadata, -EINVAL for a bad index.
+ */
+int ws_lt_file_progress(ws_lt_torrent *t, int file, uint64_t *done);
+
+/*
+ * ws_lt_save_resume - ask for resume data and wait for it (at most
+ * timeout_ms).  *data is malloc'd; the caller frees it.  The data
+ * includes the info dictionary, so it is usable for magnet-added torrents
+ * too.  WS_ETIMEOUT when it did not come in time, WS_ENETWORK when
+ * libtorrent could not produce it.
+ */
+int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms, uint8_t **data,
+		      size_t *len);
+
+/*
+ * ws_lt_remove - remove the torrent from the session and free t; files
+ * stay on disk.  t must not be used afterwards.
+ */
+int ws_lt_remove(ws_lt_torrent *t);
+
+/*
+ * ws_lt_wait - process libtorrent's alerts for up to timeout_ms (returns
+ * sooner when something changed).  Call it regularly: statuses and DHT
+ * results are updated from alerts here.  Returns 0.
+ */
+int ws_lt_wait(ws_lt_session *s, int timeout_ms);
+
+/* ---------------------------------------------------------------------- */
+/* DHT mutable items (BEP 44)                                             */
+
+/*
+ * Signing callback for a put: sign `msg` (msglen bytes, the BEP 44
+ * "4:salt<len>:<salt>3:seqi<seq>e1:v<value>" buffer, the salt part left out
+ * when the salt is empty) into sig[64] with the publisher's Ed25519 key
+ * (libsodium crypto_sign_detached with its seed||pk secret key).  It is
+ * called once, synchronously, from ws_lt_dht_put on the caller's thread
+ * (Ed25519 is deterministic, so signing ahead of libtorrent's own get-then-
+ * put is equivalent): ctx only has to live for that call.  Return 0 on
+ * success.
+ */
+typedef int (*ws_lt_sign_fn)(void *ctx, const uint8_t *msg, size_t msglen,
+			     uint8_t sig[64]);
+
+/*
+ * ws_lt_dht_put - put a mutable item: public key pk, salt (NULL or "" for
+ * none, at most 64 bytes), sequence seq >= 0, value v (canonical bencoding,
+ * at most 1000 bytes).  With sign == NULL the item is re-put as given with
+ * the existing signature sig (a mirror keeping a publisher's pointer alive
+ * without the key).  Does not wait for completion: libtorrent first looks
+ * the item up, then stores it on the closest nodes; nodes refuse a lower
+ * seq than they hold and a bad signature.  Errors: -EINVAL, WS_ETOOBIG,
+ * WS_EFORMAT (v is not canonical bencoding), WS_ECRYPTO (sign failed),
+ * WS_ENETWORK (DHT off).
+ */
+int ws_lt_dht_put(ws_lt_session *s, const uint8_t pk[32], const char *salt,
+		  int64_t seq, const uint8_t *v, size_t vlen,
+		  ws_lt_sign_fn sign, void *ctx, const uint8_t sig[64]);
+
+/* One mutable item as received from the DHT; signature already checked
+ * by libtorrent against pk. */
+struct ws_lt_dht_item {
+	uint8_t pk[32];
+	char salt[65];
+	int64_t seq;
+	uint8_t sig[64];
+	uint8_t v[1000];
+	size_t vlen;
+	char from[64];            /* always "": libtorrent 2.0 does not say
+				   * which node answered */
+};
+
+/*
+ * ws_lt_dht_get - look up (pk, salt).  Waits at most timeout_ms for results
+ * and returns up to max items in items (distinct (seq, v, sig) values seen,
+ * highest seq first; several when nodes disagree).  *n is the count;
+ * WS_ETIMEOUT with *n == 0 when nothing came in time, WS_ENOTFOUND with
+ * *n == 0 when the lookup finished without finding the item.  Returns as
+ * soon as the first valid item arrives when first_only is set, otherwise
+ * when the lookup is done (or at the timeout with what came so far, which
+ * is then a success).  Processes alerts as ws_lt_wait does.  Items whose
+ * value bencodes to more than 1000 bytes are dropped.
+ */
+int ws_lt_dht_get(ws_lt_session *s, const uint8_t pk[32], const char *salt,
+		  int timeout_ms, int first_only, struct ws_lt_dht_item *items,
+		  size_t max, size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,161 @@
+/* merkle.c - SHA-256/SHA-1 and BEP 52 merkle trees (see merkle.h) */
+#include "merkle.h"
+#include "error.h"
+#include "util.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ws_sha {
+	EVP_MD_CTX *ctx;
+	const EVP_MD *md;
+};
+
+static ws_sha *sha_new(const EVP_MD *md)
+{
+	ws_sha *h = xmalloc(sizeof(*h));
+	h->ctx = EVP_MD_CTX_new();
+	h->md = md;
+	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, md, NULL)) {
+		fputs("weightsync: cannot initialise OpenSSL digest\n", stderr);
+		abort();
+	}
+	return h;
+}
+
+ws_sha *ws_sha256_new(void) { return sha_new(EVP_sha256()); }
+ws_sha *ws_sha1_new(void) { return sha_new(EVP_sha1()); }
+
+void ws_sha_update(ws_sha *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void ws_sha_final(ws_sha *h, uint8_t *out)
+{
+	EVP_DigestFinal_ex(h->ctx, out, NULL);
+	EVP_DigestInit_ex(h->ctx, h->md, NULL);
+}
+
+void ws_sha_free(ws_sha *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+void ws_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
+}
+
+static void hash_pair(const uint8_t a[32], const uint8_t b[32], uint8_t out[32])
+{
+	uint8_t buf[64];
+	memcpy(buf, a, 32);
+	memcpy(buf + 32, b, 32);
+	ws_sha256(buf, 64, out);
+}
+
+static uint64_t next_pow2(uint64_t n)
+{
+	uint64_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+uint64_t ws_merkle_leaves_for(uint64_t size)
+{
+	return next_pow2((size + WS_BLOCK_SIZE - 1) / WS_BLOCK_SIZE);
+}
+
+void ws_merkle_pad_hash(uint64_t leaves, uint8_t out[32])
+{
+	uint8_t h[32] = {0};
+	for (uint64_t w = 1; w < leaves; w <<= 1)
+		hash_pair(h, h, h);
+	memcpy(out, h, 32);
+}
+
+/* Reduce n nodes (n <= width, width a power of two) in place to the root
+ * of a tree of width nodes whose missing right-hand nodes are pad-subtree
+ * roots of pad_leaves leaves each. */
+static void reduce(uint8_t (*nodes)[32], uint64_t n, uint64_t width,
+		   uint64_t pad_leaves, uint8_t out[32])
+{
+	uint8_t pad[32];
+
+	ws_merkle_pad_hash(pad_leaves, pad);
+	while (width > 1) {
+		uint64_t m = 0;
+		for (uint64_t i = 0; i < width; i += 2) {
+			if (i >= n)
+				break;
+			hash_pair(nodes[i], i + 1 < n ? nodes[i + 1] : pad, nodes[m]);
+			m++;
+		}
+		hash_pair(pad, pad, pad);
+		n = m;
+		width >>= 1;
+	}
+	memcpy(out, n ? nodes[0] : pad, 32);
+}
+
+void ws_merkle_chunk_root(const uint8_t *data, size_t len, uint64_t width,
+			  uint8_t out[32])
+{
+	uint8_t leaves[WS_CHUNK_BLOCKS][32];
+	uint64_t n = 0;
+
+	for (size_t off = 0; off < len; off += WS_BLOCK_SIZE, n++) {
+		size_t b = len - off < WS_BLOCK_SIZE ? len - off : WS_BLOCK_SIZE;
+		ws_sha256(data + off, b, leaves[n]);
+	}
+	reduce(leaves, n, width, 1, out);
+}
+
+void ws_merkle_root_from_chunks(const uint8_t (*chunks)[32], uint64_t nchunks,
+				uint64_t size, uint8_t out[32])
+{
+	uint8_t (*nodes)[32];
+
+	if (size == 0) {
+		memset(out, 0, 32);
+		return;
+	}
+	if (nchunks == 1) {
+		memcpy(out, chunks[0], 32);
+		return;
+	}
+	nodes = xmalloc(nchunks * 32);
+	memcpy(nodes, chunks, nchunks * 32);
+	reduce(nodes, nchunks, next_pow2(nchunks), WS_CHUNK_BLOCKS, out);
+	free(nodes);
+}
+
+int ws_merkle_piece_layer(const uint8_t (*chunks)[32], uint64_t nchunks,
+			  uint64_t size, uint64_t piece_size,
+			  uint8_t (*out)[32])
+{
+	uint64_t per, npieces;
+	uint8_t (*nodes)[32];
+
+	if (piece_size < WS_CHUNK_SIZE || (piece_size & (piece_size - 1)) ||
+	    size <= piece_size)
+		return WS_EFORMAT;
+	per = piece_size / WS_CHUNK_SIZE;
+	npieces = (size + piece_size - 1) / piece_size;
+	nodes = xmalloc(per * 32);
+	for (uint64_t p = 0; p < npieces; p++) {
+		uint64_t first = p * per;
+		uint64_t n = nchunks - first < per ? nchunks - first : per;
+		memcpy(nodes, chunks[first], n * 32);
+		reduce(nodes, n, per, WS_CHUNK_BLOCKS, out[p]);
+	}
+	free(nodes);
+	return 0;
+}

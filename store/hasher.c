@@ -1,0 +1,306 @@
+/* hasher.c - parallel file hashing (see hasher.h) */
+#include "hasher.h"
+#include "proto/error.h"
+#include "proto/merkle.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SHA_READ_SIZE (4u << 20)
+#define CHUNKS_PER_TASK 4u     /* 16 MiB tasks when no v1 pieces are wanted */
+
+enum task_kind { TASK_SHA256, TASK_CHUNKS };
+
+struct task {
+	enum task_kind kind;
+	size_t file;
+	uint64_t off, len;          /* byte range (TASK_CHUNKS) */
+};
+
+struct run {
+	struct ws_hash_file *files;
+	int *fds;
+	struct task *tasks;
+	size_t ntasks;
+	atomic_size_t next;
+	atomic_uint_fast64_t done;
+	uint64_t buf_size;
+	pthread_mutex_t lock;       /* guards files[].error */
+};
+
+static void set_error(struct run *r, size_t file, int err)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->files[file].error)
+		r->files[file].error = err;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Read exactly len bytes at off; a short read means the file shrank. */
+static int read_exact(int fd, uint8_t *buf, uint64_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t r = pread(fd, buf, len, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EIO;
+		buf += r;
+		len -= (uint64_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static void run_sha256(struct run *r, struct task *t, uint8_t *buf)
+{
+	struct ws_hash_file *f = &r->files[t->file];
+	ws_sha *h = ws_sha256_new();
+	uint64_t off = 0;
+
+	while (off < f->size) {
+		uint64_t n = f->size - off < SHA_READ_SIZE ? f->size - off : SHA_READ_SIZE;
+		int err = read_exact(r->fds[t->file], buf, n, off);
+		if (err) {
+			set_error(r, t->file, err);
+			break;
+		}
+		ws_sha_update(h, buf, n);
+		off += n;
+		atomic_fetch_add(&r->done, n);
+	}
+	ws_sha_final(h, f->sha256);
+	ws_sha_free(h);
+}
+
+static void run_chunks(struct run *r, struct task *t, uint8_t *buf)
+{
+	struct ws_hash_file *f = &r->files[t->file];
+	uint64_t width = ws_merkle_leaves_for(f->size);
+	int err;
+
+	if (width > WS_CHUNK_BLOCKS)
+		width = WS_CHUNK_BLOCKS;
+	err = read_exact(r->fds[t->file], buf, t->len, t->off);
+	if (err) {
+		set_error(r, t->file, err);
+		return;
+	}
+	for (uint64_t o = 0; o < t->len; o += WS_CHUNK_SIZE) {
+		uint64_t n = t->len - o < WS_CHUNK_SIZE ? t->len - o : WS_CHUNK_SIZE;
+		ws_merkle_chunk_root(buf + o, n, width,
+				     f->chunks[(t->off + o) / WS_CHUNK_SIZE]);
+	}
+	if (f->v1_piece_size) {
+		/* a task is exactly one v1 piece */
+		uint64_t len = t->len;
+		if (len < f->v1_piece_size && f->v1_pad_last) {
+			memset(buf + len, 0, f->v1_piece_size - len);
+			len = f->v1_piece_size;
+		}
+		ws_sha *h = ws_sha1_new();
+		ws_sha_update(h, buf, len);
+		ws_sha_final(h, f->v1[t->off / f->v1_piece_size]);
+		ws_sha_free(h);
+	}
+	atomic_fetch_add(&r->done, t->len);
+}
+
+static void *worker(void *arg)
+{
+	struct run *r = arg;
+	uint8_t *buf = malloc(r->buf_size);
+
+	if (!buf) {
+		/* let the other workers carry on; mark what we would take */
+		for (;;) {
+			size_t i = atomic_fetch_add(&r->next, 1);
+			if (i >= r->ntasks)
+				break;
+			set_error(r, r->tasks[i].file, -ENOMEM);
+		}
+		return NULL;
+	}
+	for (;;) {
+		size_t i = atomic_fetch_add(&r->next, 1);
+		if (i >= r->ntasks)
+			break;
+		struct task *t = &r->tasks[i];
+		if (r->files[t->file].error)
+			continue;
+		if (t->kind == TASK_SHA256)
+			run_sha256(r, t, buf);
+		else
+			run_chunks(r, t, buf);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int cmp_sha_tasks(const void *a, const void *b, void *arg)
+{
+	const struct task *x = a, *y = b;
+	struct ws_hash_file *files = arg;
+	uint64_t sx = files[x->file].size, sy = files[y->file].size;
+	return sx < sy ? 1 : sx > sy ? -1 : 0;
+}
+
+/* Open every file and cut the work into tasks. */
+static size_t plan(struct run *r, size_t n, uint64_t *total)
+{
+	size_t cap = 16, nt = 0;
+
+	r->tasks = xmalloc(cap * sizeof(*r->tasks));
+	r->buf_size = CHUNKS_PER_TASK * WS_CHUNK_SIZE;
+	*total = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct ws_hash_file *f = &r->files[i];
+		struct stat st;
+		uint64_t step;
+
+		f->error = 0;
+		r->fds[i] = open(f->path, O_RDONLY | O_CLOEXEC);
+		if (r->fds[i] < 0 || fstat(r->fds[i], &st) < 0) {
+			f->error = -errno;
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			f->error = -EINVAL;
+			continue;
+		}
+		f->size = (uint64_t)st.st_size;
+		if (f->v1_piece_size && (f->v1_piece_size % WS_CHUNK_SIZE)) {
+			f->error = WS_EFORMAT;
+			continue;
+		}
+		posix_fadvise(r->fds[i], 0, 0, POSIX_FADV_SEQUENTIAL);
+		f->nchunks = (f->size + WS_CHUNK_SIZE - 1) / WS_CHUNK_SIZE;
+		f->chunks = xcalloc(f->nchunks ? f->nchunks : 1, 32);
+		step = CHUNKS_PER_TASK * WS_CHUNK_SIZE;
+		if (f->v1_piece_size) {
+			step = f->v1_piece_size;
+			f->nv1 = (f->size + step - 1) / step;
+			f->v1 = xcalloc(f->nv1 ? f->nv1 : 1, 20);
+			if (step > r->buf_size)
+				r->buf_size = step;
+		}
+		if (nt + 1 + f->size / step + 1 > cap) {
+			cap = 2 * (nt + 1 + f->size / step + 1);
+			r->tasks = xrealloc(r->tasks, cap * sizeof(*r->tasks));
+		}
+		if (f->want_sha256) {
+			r->tasks[nt++] = (struct task){ TASK_SHA256, i, 0, f->size };
+			*total += f->size;
+		}
+		for (uint64_t off = 0; off < f->size; off += step) {
+			uint64_t len = f->size - off < step ? f->size - off : step;
+			r->tasks[nt++] = (struct task){ TASK_CHUNKS, i, off, len };
+		}
+		*total += f->size;
+	}
+	/* SHA-256 tasks first, biggest first: they are the long sequential
+	 * ones, and chunk tasks fill the other cores around them */
+	size_t nsha = 0;
+	for (size_t i = 0; i < nt; i++)
+		if (r->tasks[i].kind == TASK_SHA256) {
+			struct task t = r->tasks[i];
+			memmove(&r->tasks[nsha + 1], &r->tasks[nsha],
+				(i - nsha) * sizeof(*r->tasks));
+			r->tasks[nsha++] = t;
+		}
+	qsort_r(r->tasks, nsha, sizeof(*r->tasks), cmp_sha_tasks, r->files);
+	return nt;
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int ws_hash_files(struct ws_hash_file *files, size_t n, int threads,
+		  ws_hash_progress_fn progress, void *ctx)
+{
+	struct run r = { .files = files };
+	pthread_t *tids = NULL;
+	uint64_t total;
+	int started = 0, ret = 0;
+
+	r.fds = xmalloc((n ? n : 1) * sizeof(int));
+	for (size_t i = 0; i < n; i++)
+		r.fds[i] = -1;
+	pthread_mutex_init(&r.lock, NULL);
+	r.ntasks = plan(&r, n, &total);
+	atomic_init(&r.next, 0);
+	atomic_init(&r.done, 0);
+	if (threads <= 0)
+		threads = online_cpus();
+	if ((size_t)threads > r.ntasks)
+		threads = r.ntasks ? (int)r.ntasks : 1;
+	tids = xmalloc((size_t)threads * sizeof(*tids));
+	for (; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, worker, &r) != 0)
+			break;
+	if (started == 0) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	if (progress) {
+		/* poll rather than call back from workers: the callback may
+		 * write to the terminal, which should happen on one thread */
+		while (atomic_load(&r.next) < r.ntasks + (size_t)started) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			progress(ctx, atomic_load(&r.done), total);
+			if (atomic_load(&r.done) >= total)
+				break;
+			nanosleep(&ts, NULL);
+		}
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (progress)
+		progress(ctx, total, total);
+	for (size_t i = 0; i < n; i++) {
+		struct ws_hash_file *f = &files[i];
+		if (f->error)
+			continue;
+		/* a file that grew while we read it: our hashes do not
+		 * describe what is there now */
+		struct stat st;
+		if (fstat(r.fds[i], &st) < 0 || (uint64_t)st.st_size != f->size) {
+			f->error = -EIO;
+			continue;
+		}
+		ws_merkle_root_from_chunks((const uint8_t (*)[32])f->chunks,
+					   f->nchunks, f->size, f->root);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		if (r.fds[i] >= 0)
+			close(r.fds[i]);
+	free(r.fds);
+	free(r.tasks);
+	free(tids);
+	pthread_mutex_destroy(&r.lock);
+	return ret;
+}
+
+void ws_hash_file_release(struct ws_hash_file *f)
+{
+	free(f->chunks);
+	free(f->v1);
+	f->chunks = NULL;
+	f->v1 = NULL;
+	f->nchunks = f->nv1 = 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * index.h - the node's append-only index of releases, in LMDB.
+ *
+ * Part of store/: knows LMDB and nothing of the swarm.  The layout of the
+ * databases is in docs/index.md.  In short, per publisher key and name it
+ * keeps every version ever accepted (manifest bytes, signature, time first
+ * seen, where its files are), every conflicting manifest kept as evidence,
+ * the trust store, and an event log.  Nothing here deletes a release: the
+ * only mutations of an existing entry are "complete" going 0 -> 1 and the
+ * path being set, and name flags being raised.
+ *
+ * Many processes may open one index; LMDB serialises writers, and every
+ * write transaction here is short.  Never keep a ws_index across fork().
+ *
+ * Memory returned in structs is malloc'd and owned by the caller (free with
+ * the matching _release/_free function) unless said otherwise.
+ */
+#ifndef WS_STORE_INDEX_H
+#define WS_STORE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/manifest.h"
+
+typedef struct ws_index ws_index;
+
+/* ws_index_open - open (creating) the LMDB environment in directory dir. */
+int ws_index_open(const char *dir, ws_index **out, char **msg);
+void ws_index_close(ws_index *ix);
+
+enum ws_release_status {
+	WS_REL_ACCEPTED = 1,  /* part of the name's chain */
+	WS_REL_EVIDENCE = 2,  /* conflicting manifest kept as proof of equivocation */
+};
+
+/* One version of one name, as the index knows it. */
+struct ws_release {
+	uint8_t pk[32];
+	char name[WS_NAME_MAX + 1];
+	int64_t version;
+	uint8_t mhash[32];          /* SHA-256 of the manifest bytes */
+	uint8_t previous[32];       /* the manifest's "previous", zero for v1 */
+	int status;                 /* enum ws_release_status */
+	int complete;               /* every file present and verified */
+	int64_t first_seen;
+	char *path;                 /* release folder, relative to the home; "" if none */
+	char *manifest;             /* manifest bytes (NUL-terminated), when loaded */
+	size_t manifest_len;
+	char *sig;                  /* .minisig text (NUL-terminated), when loaded */
+	size_t sig_len;
+};
+void ws_release_release(struct ws_release *r);
+void ws_releases_free(struct ws_release *r, size_t n);
+
+/*
+ * ws_index_add - record a verified manifest (the caller has checked its
+ * signature: ws_manifest_verify) under the chain rules:
+ *   - the same manifest again: WS_EEXIST, nothing changes (except that
+ *     complete/path are set if given and not yet set);
+ *   - another manifest for a version already held: kept as evidence, the
+ *     name flagged as equivocating, WS_EEQUIVOCATION;
+ *   - the first version seen of a name: accepted, whatever its number;
+ *   - highest + 1: accepted when its "previous" is the hash of the
+ *     accepted highest, else WS_EFORK;
+ *   - beyond highest + 1: WS_EGAP (fetch the missing versions first);
+ *   - below highest: accepted only when the accepted version above it names
+ *     it as "previous" (filling the chain downwards), else WS_EROLLBACK.
+ * Refusals and equivocations are written to the event log.  Returns 0 when
+ * the release was added.  path may be NULL.
+ */
+int ws_index_add(ws_index *ix, const char *manifest, size_t mlen,
+		 const char *sig, size_t slen, const struct ws_manifest *m,
+		 const char *path, int complete, char **msg);
+
+/* ws_index_set_complete - mark an accepted release complete at path. */
+int ws_index_set_complete(ws_index *ix, const uint8_t pk[32], const char *name,
+			  int64_t version, const uint8_t mhash[32], const char *path);
+
+/*
+ * ws_index_get - the accepted release of (pk, name) at version, or the
+ * highest accepted one when version is 0, with manifest and signature
+ * loaded.  WS_ENOTFOUND when there is none.
+ */
+int ws_index_get(ws_index *ix, const uint8_t pk[32], const char *name,
+		 int64_t version, struct ws_release *out);
+
+/*
+ * ws_index_list - every release entry (accepted and evidence), ordered by
+ * publisher, name, version.  With name not NULL, only that name (any
+ * publisher); with pk not NULL, only that publisher.  Manifests are not
+ * loaded.  *out is an array of *n entries: ws_releases_free(*out, *n).
+ */
+int ws_index_list(ws_index *ix, const uint8_t *pk, const char *name,
+		  struct ws_release **out, size_t *n);
+
+/* ws_index_load - load manifest and signature into r (from ws_index_list). */
+int ws_index_load(ws_index *ix, struct ws_release *r);
+
+enum ws_name_flags {
+	WS_NAME_EQUIVOCATED = 1 << 0,
+};
+
+/* ws_index_name_flags - flags of (pk, name); 0 for an unknown name. */
+int ws_index_name_flags(ws_index *ix, const uint8_t pk[32], const char *name,
+			unsigned *flags);
+
+/* ---- trust ---- */
+
+struct ws_trust {
+	char name[WS_NAME_MAX + 1];
+	uint8_t pk[32];
+	uint8_t keyid[8];
+	int64_t added;
+	int64_t removed;            /* 0 while in force */
+};
+
+/* ws_index_trust_add - NAME means key pk.  WS_EEXIST if already in force. */
+int ws_index_trust_add(ws_index *ix, const char *name, const struct ws_pubkey *pk);
+
+/* ws_index_trust_remove - stop trusting; the entry is kept, marked removed.
+ * With pk NULL, every key of name.  WS_ENOTFOUND if nothing was in force. */
+int ws_index_trust_remove(ws_index *ix, const char *name, const uint8_t *pk);
+
+/* ws_index_trust_list - every entry, removed ones included. */
+int ws_index_trust_list(ws_index *ix, struct ws_trust **out, size_t *n);
+
+/* ws_index_trust_lookup - the one key in force for name: WS_ENOTFOUND,
+ * WS_EAMBIGUOUS (several), or 0. */
+int ws_index_trust_lookup(ws_index *ix, const char *name, struct ws_pubkey *out);
+
+/* ws_index_trust_check - 0 when pk is in force for name, WS_EUNTRUSTED. */
+int ws_index_trust_check(ws_index *ix, const char *name, const uint8_t pk[32]);
+
+/* ---- events ---- */
+
+enum ws_event_kind {
+	WS_EV_ACCEPTED = 1, WS_EV_COMPLETE, WS_EV_EQUIVOCATION,
+	WS_EV_ROLLBACK_REFUSED, WS_EV_FORK_REFUSED, WS_EV_GAP_REFUSED,
+	WS_EV_TRUST_ADD, WS_EV_TRUST_REMOVE,
+};
+
+struct ws_event {
+	uint64_t seq;
+	int64_t time;
+	int kind;
+	uint8_t pk[32];
+	char name[WS_NAME_MAX + 1];
+	int64_t version;
+	uint8_t mhash[32];
+	char detail[256];
+};
+
+/* ws_event_kind_name - "accepted", "equivocation", ... */
+const char *ws_event_kind_name(int kind);
+
+/* ws_index_events - events of name (every name when NULL), oldest first. */
+int ws_index_events(ws_index *ix, const char *name, struct ws_event **out,
+		    size_t *n);
+
+#endif

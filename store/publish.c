@@ -1,0 +1,152 @@
+/* publish.c - sign a model folder into a release (see publish.h) */
+#include "publish.h"
+#include "walk.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Decide the version and previous-manifest hash before any hashing, so a
+ * version the chain would refuse costs nothing. */
+static int plan_version(struct ws_store *st, struct ws_publish *p,
+			const struct ws_pubkey *pk, char **msg)
+{
+	struct ws_release top;
+	int64_t next = 1;
+	int ret = ws_index_get(st->index, pk->pk, p->name, 0, &top);
+
+	if (ret && ret != WS_ENOTFOUND)
+		return ws_seterr(msg, ret, "cannot read the index: %s", ws_strerror(ret));
+	if (ret == 0) {
+		next = top.version + 1;
+		memcpy(p->m.previous, top.mhash, 32);
+		p->m.has_previous = 1;
+		ws_release_release(&top);
+	}
+	if (p->version == 0)
+		p->version = next;
+	if (p->version < next)
+		return ws_seterr(msg, WS_EROLLBACK,
+				 "'%s' version %lld is already published; the next version is %lld",
+				 p->name, (long long)p->version, (long long)next);
+	if (p->version > next)
+		return ws_seterr(msg, WS_EGAP,
+				 next == 1 ? "'%s' has no version %lld in this store to follow"
+					   : "'%s' version %lld would skip the chain; the next version is %lld",
+				 p->name, (long long)(next == 1 ? p->version - 1 : p->version),
+				 (long long)next);
+	p->m.version = p->version;
+	return 0;
+}
+
+int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
+{
+	struct ws_pubkey pk;
+	char **paths = NULL, *stage = NULL;
+	char tc[WS_TRUSTED_COMMENT_MAX];
+	uint8_t mhash[32];
+	size_t n = 0;
+	int ret;
+
+	ws_manifest_init(&p->m);
+	if (ws_name_check(p->name))
+		return ws_seterr(msg, WS_ENAME, "invalid release name '%s': use 1 to 64 "
+				 "characters from a-z 0-9 . _ - starting with a letter or digit",
+				 p->name);
+	ws_seckey_public(p->sk, &pk);
+	p->m.publisher = pk;
+	snprintf(p->m.name, sizeof(p->m.name), "%s", p->name);
+	p->m.created = ws_now();
+	p->m.retracted = p->retracted;
+	if (p->origin)
+		p->m.origin = xstrdup(p->origin);
+	if (p->license)
+		p->m.license = xstrdup(p->license);
+	if ((ret = plan_version(st, p, &pk, msg)))
+		goto fail;
+	if ((ret = ws_walk(p->dir, 1, &paths, &n, msg)))
+		goto fail;
+	if (n == 0) {
+		ret = ws_seterr(msg, WS_ENOTFOUND, "'%s' has no files to publish", p->dir);
+		goto fail;
+	}
+	if ((ret = ws_store_stage(st, &stage, msg)))
+		goto fail;
+	p->hashes = xcalloc(n, sizeof(*p->hashes));
+	p->nhashes = n;
+	for (size_t i = 0; i < n; i++) {
+		char *src = xasprintf("%s/%s", p->dir, paths[i]);
+		char *dst = xasprintf("%s/%s", stage, paths[i]);
+		ret = ws_store_link_file(src, dst, p->copy, msg);
+		free(src);
+		p->hashes[i].path = dst;
+		p->hashes[i].want_sha256 = 1;
+		p->hashes[i].v1_piece_size = p->v1_piece_size;
+		/* hybrid torrents pad every file but the last to a piece */
+		p->hashes[i].v1_pad_last = i + 1 < n;
+		if (ret)
+			goto fail;
+	}
+	/* hash what is staged, not the source: what is signed is what is kept */
+	if ((ret = ws_hash_files(p->hashes, n, 0, p->progress, p->progress_ctx))) {
+		ws_seterr(msg, ret, "cannot start hashing: %s", ws_strerror(ret));
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p->hashes[i].error) {
+			ret = ws_seterr(msg, p->hashes[i].error, "cannot hash '%s': %s",
+					paths[i], p->hashes[i].error == -EIO ?
+					"the file changed while it was read" :
+					ws_strerror(p->hashes[i].error));
+			goto fail;
+		}
+		if ((ret = ws_manifest_add_file(&p->m, paths[i], p->hashes[i].size,
+						p->hashes[i].sha256, p->hashes[i].root)))
+			goto fail;
+	}
+	if ((ret = ws_manifest_serialize(&p->m, &p->manifest, &p->manifest_len, msg)))
+		goto fail;
+	ws_manifest_hash(p->manifest, p->manifest_len, mhash);
+	ws_manifest_trusted_comment(&p->m, mhash, tc);
+	if ((ret = ws_sig_sign(p->sk, (const uint8_t *)p->manifest, p->manifest_len,
+			       tc, &p->sig))) {
+		ws_seterr(msg, ret, "cannot sign the manifest: %s", ws_strerror(ret));
+		goto fail;
+	}
+	p->sig_len = strlen(p->sig);
+	if ((ret = ws_store_write_meta(stage, p->manifest, p->manifest_len, p->sig,
+				       p->sig_len, msg)))
+		goto fail;
+	if ((ret = ws_store_commit(st, stage, p->manifest, p->manifest_len, p->sig,
+				   p->sig_len, &p->m, &p->relpath, msg)))
+		goto fail;
+	ws_walk_free(paths, n);
+	free(stage);
+	return 0;
+fail:
+	if (stage)
+		ws_rm_rf(stage); /* gone already if the commit moved it */
+	ws_walk_free(paths, n);
+	free(stage);
+	ws_publish_release(p);
+	return ret;
+}
+
+void ws_publish_release(struct ws_publish *p)
+{
+	for (size_t i = 0; i < p->nhashes; i++) {
+		ws_hash_file_release(&p->hashes[i]);
+		free((char *)p->hashes[i].path);
+	}
+	free(p->hashes);
+	p->hashes = NULL;
+	p->nhashes = 0;
+	ws_manifest_release(&p->m);
+	free(p->manifest);
+	free(p->sig);
+	free(p->relpath);
+	p->manifest = p->sig = p->relpath = NULL;
+}

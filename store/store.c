@@ -1,0 +1,286 @@
+/* store.c - a node's home and its release folders (see store.h) */
+#include "store.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ws_store_home(const char *override, char **out)
+{
+	const char *v;
+
+	if (override && *override) {
+		*out = xstrdup(override);
+		return 0;
+	}
+	if ((v = getenv("WEIGHTSYNC_HOME")) && *v) {
+		*out = xstrdup(v);
+		return 0;
+	}
+	if ((v = getenv("XDG_DATA_HOME")) && *v == '/') {
+		*out = xasprintf("%s/weightsync", v);
+		return 0;
+	}
+	if ((v = getenv("HOME")) && *v) {
+		*out = xasprintf("%s/.local/share/weightsync", v);
+		return 0;
+	}
+	return WS_ENOTFOUND;
+}
+
+int ws_store_open(const char *home, struct ws_store **out, char **msg)
+{
+	struct ws_store *st = xcalloc(1, sizeof(*st));
+	char *ixdir = NULL;
+	int ret;
+
+	st->home = xstrdup(home);
+	if ((ret = ws_mkdir_p(home)) < 0) {
+		ws_seterr(msg, ret, "cannot create home '%s': %s", home,
+			  ws_strerror(ret));
+		goto fail;
+	}
+	ixdir = xasprintf("%s/index", home);
+	if ((ret = ws_index_open(ixdir, &st->index, msg)))
+		goto fail;
+	free(ixdir);
+	*out = st;
+	return 0;
+fail:
+	free(ixdir);
+	ws_store_free(st);
+	return ret;
+}
+
+void ws_store_free(struct ws_store *st)
+{
+	if (!st)
+		return;
+	ws_index_close(st->index);
+	free(st->home);
+	free(st);
+}
+
+char *ws_store_release_relpath(const uint8_t pk[32], const char *name,
+			       int64_t version)
+{
+	char hex[65];
+	ws_hex(pk, 32, hex);
+	return xasprintf("releases/%s/%s/%lld", hex, name, (long long)version);
+}
+
+char *ws_store_path(const struct ws_store *st, const char *rel)
+{
+	return xasprintf("%s/%s", st->home, rel);
+}
+
+char *ws_store_default_key(const struct ws_store *st)
+{
+	return xasprintf("%s/keys/publisher.key", st->home);
+}
+
+int ws_store_stage(const struct ws_store *st, char **dir, char **msg)
+{
+	char *tmp = xasprintf("%s/tmp", st->home);
+	char *d = xasprintf("%s/tmp/stage.XXXXXX", st->home);
+	int ret = ws_mkdir_p(tmp);
+
+	free(tmp);
+	if (ret == 0 && !mkdtemp(d))
+		ret = -errno;
+	if (ret) {
+		ws_seterr(msg, ret, "cannot create a staging folder in '%s': %s",
+			  st->home, ws_strerror(ret));
+		free(d);
+		return ret;
+	}
+	*dir = d;
+	return 0;
+}
+
+static int mkparent(const char *path)
+{
+	char *p = xstrdup(path);
+	int ret = ws_mkdir_p(dirname(p));
+	free(p);
+	return ret;
+}
+
+static int copy_file(int in, int out)
+{
+	struct stat st;
+	off_t off = 0;
+
+	if (fstat(in, &st) < 0)
+		return -errno;
+	while (off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+	}
+	return fsync(out) < 0 ? -errno : 0;
+}
+
+int ws_store_link_file(const char *src, const char *dst, int copy_only,
+		       char **msg)
+{
+	int in = -1, out = -1, ret;
+
+	if ((ret = mkparent(dst)) < 0)
+		goto fail;
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if (ioctl(out, FICLONE, in) == 0)
+		goto done;
+	if (!copy_only) {
+		/* a hard link shares the inode: free, but later in-place edits
+		 * of the source show up in the store (and audit reports them) */
+		close(out);
+		out = -1;
+		unlink(dst);
+		if (link(src, dst) == 0)
+			goto done;
+		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (out < 0) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	if ((ret = copy_file(in, out)) < 0) {
+		unlink(dst);
+		goto fail;
+	}
+done:
+	ret = 0;
+	if (out >= 0 && close(out) < 0) {
+		ret = -errno;
+		out = -1;
+		unlink(dst);
+		goto fail;
+	}
+	close(in);
+	return 0;
+fail:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ws_seterr(msg, ret, "cannot place '%s' in the store: %s", src,
+			 ws_strerror(ret));
+}
+
+int ws_store_write_meta(const char *dir, const char *manifest, size_t mlen,
+			const char *sig, size_t slen, char **msg)
+{
+	char *meta = xasprintf("%s/" WS_META_DIR, dir);
+	char *mp = xasprintf("%s/" WS_MANIFEST_FILE, dir);
+	char *sp = xasprintf("%s/" WS_SIG_FILE, dir);
+	int ret;
+
+	if ((ret = ws_mkdir_p(meta)) < 0 ||
+	    (ret = ws_write_file_atomic(mp, manifest, mlen, 0644, 0)) < 0 ||
+	    (ret = ws_write_file_atomic(sp, sig, slen, 0644, 0)) < 0)
+		ws_seterr(msg, ret, "cannot write the manifest into '%s': %s", dir,
+			  ws_strerror(ret));
+	free(meta);
+	free(mp);
+	free(sp);
+	return ret;
+}
+
+int ws_store_read_meta(const char *dir, char **manifest, size_t *mlen,
+		       char **sig, size_t *slen, char **msg)
+{
+	char *mp = xasprintf("%s/" WS_MANIFEST_FILE, dir);
+	char *sp = xasprintf("%s/" WS_SIG_FILE, dir);
+	char *m = NULL, *s = NULL;
+	int ret;
+
+	if ((ret = ws_read_file(mp, WS_MANIFEST_MAX, &m, mlen)) < 0) {
+		ws_seterr(msg, ret, "cannot read '%s': %s", mp, ws_strerror(ret));
+		goto out;
+	}
+	if ((ret = ws_read_file(sp, WS_SIGFILE_MAX, &s, slen)) < 0) {
+		ws_seterr(msg, ret, "cannot read '%s': %s", sp, ws_strerror(ret));
+		goto out;
+	}
+	*manifest = m;
+	*sig = s;
+	m = s = NULL;
+out:
+	free(m);
+	free(s);
+	free(mp);
+	free(sp);
+	return ret;
+}
+
+int ws_store_commit(struct ws_store *st, const char *staging,
+		    const char *manifest, size_t mlen, const char *sig,
+		    size_t slen, const struct ws_manifest *m, char **relpath,
+		    char **msg)
+{
+	char *rel = ws_store_release_relpath(m->publisher.pk, m->name, m->version);
+	char *dst = ws_store_path(st, rel);
+	int ret;
+
+	if ((ret = mkparent(dst)) < 0) {
+		ws_seterr(msg, ret, "cannot create '%s': %s", dst, ws_strerror(ret));
+		goto out;
+	}
+	/* The folder goes into place first and the index entry second: a
+	 * crash in between leaves a folder the index does not name, which is
+	 * harmless, never an index entry without its files. */
+	if (rename(staging, dst) < 0) {
+		ret = -errno;
+		if (ret == -ENOTEMPTY || ret == -EEXIST) {
+			/* a folder is there: the same release, or evidence of
+			 * an equivocation; the index decides, the folder stays */
+			ret = ws_index_add(st->index, manifest, mlen, sig, slen, m,
+					   NULL, 0, msg);
+			if (ret == 0)
+				ret = ws_seterr(msg, WS_EEXIST,
+						"'%s' exists but the index did not name it",
+						dst);
+			ws_rm_rf(staging);
+			goto out;
+		}
+		ws_seterr(msg, ret, "cannot move the release into '%s': %s", dst,
+			  ws_strerror(ret));
+		goto out;
+	}
+	ret = ws_index_add(st->index, manifest, mlen, sig, slen, m, rel, 1, msg);
+	if (ret && ret != WS_EEXIST)
+		ws_rm_rf(dst);
+out:
+	if (ret == 0 && relpath) {
+		*relpath = rel;
+		rel = NULL;
+	}
+	free(rel);
+	free(dst);
+	return ret;
+}
