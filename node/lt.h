@@ -7,9 +7,9 @@
  * WS_E* / -errno code (proto/error.h) and may describe a failure in an
  * optional malloc'd *msg the caller frees.
  *
- * Threading: a ws_lt_session may be used from one thread at a time.  The
- * DHT signing callback is invoked on libtorrent's network thread and must
- * not block.
+ * Threading: a ws_lt_session and its torrents may be used from one thread
+ * at a time.  libtorrent runs its own threads; no callback of ours runs on
+ * them (the DHT signing callback is called synchronously).
  *
  * Every wait takes an explicit timeout in milliseconds; nothing here blocks
  * without a bound.
@@ -28,8 +28,11 @@ extern "C" {
 /* Torrent building (no session needed)                                   */
 
 /*
- * File order and padding in a hybrid torrent (libtorrent 2.0.8, checked
- * against create_torrent + set_piece_hashes by tests/unit/test_lt.c):
+ * File order and padding in a hybrid torrent (libtorrent 2.0.8).
+ * tests/unit/test_lt.c hashes files by these rules, builds torrents with
+ * ws_lt_torrent_build and has libtorrent re-verify the files against them;
+ * the same torrents were found byte-identical to create_torrent +
+ * set_piece_hashes output for the same files:
  *
  *  - Order.  Files are sorted by path, comparing the '/'-separated
  *    components one by one as byte strings (memcmp on unsigned bytes, a
@@ -198,9 +201,11 @@ typedef struct ws_lt_torrent ws_lt_torrent; /* owned by its session */
 
 enum ws_lt_add_flags {
 	WS_LT_SEED_MODE = 1 << 0,  /* files are complete: serve at once, verify
-				    * each piece lazily the first time it is
-				    * requested (never serve an unverified
-				    * piece; a bad piece is not served) */
+				    * each piece the first time a peer asks
+				    * for it (an unverified piece is never
+				    * served); on a hash failure libtorrent
+				    * leaves seed mode and rechecks every
+				    * file */
 	WS_LT_PAUSED = 1 << 1,     /* add paused */
 	WS_LT_NO_FILES = 1 << 2,   /* start with every file priority 0 */
 };
@@ -282,12 +287,22 @@ enum ws_lt_state {
 struct ws_lt_status {
 	enum ws_lt_state state;
 	uint64_t total_wanted, total_wanted_done; /* bytes */
-	uint64_t payload_down, payload_up;        /* bytes, since added */
+	uint64_t payload_down, payload_up;        /* bytes, since added or
+						   * last unpaused */
 	int rate_down, rate_up;                   /* bytes/s */
 	int peers, seeds;
-	int hash_failures;        /* pieces that failed their hash check */
+	int hash_failures;        /* pieces from peers that failed their hash
+				   * check (a local check that finds bad data
+				   * just leaves pieces missing) */
 	char error[256];          /* set when state == WS_LT_ERROR */
 };
+
+/*
+ * ws_lt_status - fill *st with a snapshot.  Errors are libtorrent's torrent
+ * error (disk full, file unreadable, v1/v2 hashes describing different
+ * data ...), reported as state WS_LT_ERROR with the message in st->error,
+ * not as a return code.  The counters come from alerts: call ws_lt_wait.
+ */
 int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *st);
 
 /*

@@ -1,0 +1,1211 @@
+/*
+ * lt.cpp - the C API of node/lt.h over libtorrent-rasterbar 2.0.
+ *
+ * The only C++ in the tree.  Every entry point catches exceptions: nothing
+ * thrown by libtorrent or the standard library may cross into C.
+ */
+#include "node/lt.h"
+
+extern "C" {
+#include "proto/error.h"
+}
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/bencode.hpp>
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/entry.hpp>
+#include <libtorrent/file_storage.hpp>
+#include <libtorrent/hex.hpp>
+#include <libtorrent/magnet_uri.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/session_stats.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/socket.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <libtorrent/write_resume_data.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace lt = libtorrent;
+using steady = std::chrono::steady_clock;
+
+#define WS_LT_BLOCK 16384
+#define WS_LT_DHT_MAX_V 1000
+#define WS_LT_DHT_MAX_SALT 64
+#define WS_LT_TORRENT_MAX_BYTES (64 * 1024 * 1024)
+#define WS_LT_TORRENT_MAX_PIECES (4 * 1024 * 1024)
+
+/* ---------------------------------------------------------------------- */
+/* State                                                                  */
+
+struct ws_lt_torrent {
+	ws_lt_session *s;
+	lt::torrent_handle h;
+	int hash_failures;
+	std::string error;           /* last torrent/file error from alerts */
+	/* save_resume_data answer, filled by the alert loop */
+	bool resume_pending;
+	bool resume_ready;
+	std::string resume_error;
+	std::vector<char> resume;
+};
+
+/* Results of one DHT lookup, keyed by pk || salt. */
+struct dht_lookup {
+	bool done;                   /* the authoritative answer came */
+	std::vector<struct ws_lt_dht_item> items;
+};
+
+struct ws_lt_session {
+	std::unique_ptr<lt::session> ses;
+	std::vector<std::unique_ptr<ws_lt_torrent>> torrents;
+	std::map<std::string, dht_lookup> lookups;
+	bool listen_ok;
+	std::string listen_error;
+	/* last session_stats_alert, and how many have come */
+	std::vector<std::int64_t> counters;
+	unsigned stats_seq;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Small helpers                                                          */
+
+/* ws_seterr() takes a format; messages from libtorrent may hold '%'. */
+static int set_msg(char **msg, int code, const std::string &text)
+{
+	return ws_seterr(msg, code, "%s", text.c_str());
+}
+
+static int copy_out(const std::vector<char> &buf, uint8_t **data, size_t *len)
+{
+	uint8_t *p = static_cast<uint8_t *>(malloc(buf.empty() ? 1 : buf.size()));
+	if (!p)
+		return -ENOMEM;
+	if (!buf.empty())
+		memcpy(p, buf.data(), buf.size());
+	*data = p;
+	*len = buf.size();
+	return 0;
+}
+
+static int ms_left(steady::time_point deadline)
+{
+	auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+		deadline - steady::now()).count();
+	return left > 0 ? static_cast<int>(left) : 0;
+}
+
+/*
+ * Split "host:port" or "[v6]:port".  Port must be 1..65535.
+ */
+static bool split_hostport(const char *hp, std::string &host, int &port)
+{
+	if (!hp)
+		return false;
+	std::string s(hp);
+	size_t colon = s.rfind(':');
+	if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+		return false;
+	host = s.substr(0, colon);
+	if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+		host = host.substr(1, host.size() - 2);
+	else if (host.find(':') != std::string::npos)
+		return false;                 /* bare IPv6 is ambiguous */
+	if (host.empty())
+		return false;
+	char *end = nullptr;
+	errno = 0;
+	long p = strtol(s.c_str() + colon + 1, &end, 10);
+	if (errno || *end || p < 1 || p > 65535)
+		return false;
+	port = static_cast<int>(p);
+	return true;
+}
+
+/*
+ * A relative torrent path: components separated by single '/', none empty,
+ * ".", ".." or holding a backslash or NUL (NUL cannot occur in a C string).
+ */
+static bool split_path(const char *path, std::vector<std::string> &out)
+{
+	out.clear();
+	if (!path || !*path)
+		return false;
+	std::string cur;
+	for (const char *p = path;; p++) {
+		if (*p == '/' || *p == '\0') {
+			if (cur.empty() || cur == "." || cur == "..")
+				return false;
+			out.push_back(cur);
+			cur.clear();
+			if (*p == '\0')
+				break;
+		} else if (*p == '\\') {
+			return false;
+		} else {
+			cur += *p;
+		}
+	}
+	return true;
+}
+
+/*
+ * libtorrent's canonical order (file_storage::canonicalize, path_compare):
+ * component by component, each compared as bytes.  std::string::compare
+ * uses char_traits<char>, which compares as unsigned char.
+ */
+static bool path_less(const std::vector<std::string> &a,
+		      const std::vector<std::string> &b)
+{
+	return std::lexicographical_compare(a.begin(), a.end(),
+					    b.begin(), b.end(),
+		[](const std::string &x, const std::string &y) {
+			return x.compare(y) < 0;
+		});
+}
+
+/* ---------------------------------------------------------------------- */
+/* Torrent building                                                       */
+
+extern "C" int ws_lt_torrent_order(const char *const *paths, size_t n,
+				   size_t *order)
+{
+	try {
+		std::vector<std::vector<std::string>> comp(n);
+		for (size_t i = 0; i < n; i++)
+			if (!split_path(paths[i], comp[i]))
+				return WS_EPATH;
+		std::vector<size_t> idx(n);
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i;
+		std::stable_sort(idx.begin(), idx.end(),
+			[&](size_t a, size_t b) {
+				return path_less(comp[a], comp[b]);
+			});
+		std::copy(idx.begin(), idx.end(), order);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return -EINVAL;
+	}
+}
+
+static int build_validate(const struct ws_lt_file *files, size_t nfiles,
+			  uint32_t piece_size, const char *name,
+			  std::map<std::string, size_t> &by_path, char **msg)
+{
+	std::vector<std::string> comp;
+
+	if (nfiles == 0)
+		return ws_seterr(msg, -EINVAL, "no files");
+	if (piece_size < WS_LT_BLOCK || (piece_size & (piece_size - 1)) ||
+	    piece_size > (1u << 30))
+		return ws_seterr(msg, -EINVAL, "bad piece size %u", piece_size);
+	if (!split_path(name, comp) || comp.size() != 1)
+		return ws_seterr(msg, WS_EPATH, "bad torrent name '%s'",
+				 name ? name : "");
+	for (size_t i = 0; i < nfiles; i++) {
+		const struct ws_lt_file *f = &files[i];
+		uint64_t npieces = (f->size + piece_size - 1) / piece_size;
+
+		if (!split_path(f->path, comp))
+			return ws_seterr(msg, WS_EPATH, "bad path '%s'",
+					 f->path ? f->path : "");
+		if (!by_path.emplace(f->path, i).second)
+			return ws_seterr(msg, WS_EEXIST, "duplicate path '%s'",
+					 f->path);
+		if (f->size == 0)
+			continue;
+		if (!f->pieces_root || !f->v1_pieces ||
+		    (npieces > 1 && !f->v2_pieces))
+			return ws_seterr(msg, -EINVAL, "missing hashes for '%s'",
+					 f->path);
+	}
+	return 0;
+}
+
+/*
+ * Hand the caller's hashes to create_torrent.  ct has already put the files
+ * in canonical order and inserted pad files; match them back by path.
+ */
+static int build_set_hashes(lt::create_torrent &ct,
+			    const struct ws_lt_file *files,
+			    const std::map<std::string, size_t> &by_path,
+			    const std::string &prefix, char **msg)
+{
+	lt::file_storage const &fs = ct.files();
+	std::int64_t const plen = fs.piece_length();
+
+	for (lt::file_index_t i : fs.file_range()) {
+		if (fs.pad_file_at(i) || fs.file_size(i) == 0)
+			continue;
+		std::string p = fs.file_path(i);
+		if (p.compare(0, prefix.size(), prefix) != 0)
+			return ws_seterr(msg, WS_EFORMAT, "unexpected path '%s'",
+					 p.c_str());
+		auto it = by_path.find(p.substr(prefix.size()));
+		if (it == by_path.end())
+			return ws_seterr(msg, WS_EFORMAT, "unexpected path '%s'",
+					 p.c_str());
+		const struct ws_lt_file *f = &files[it->second];
+		std::int64_t const npieces = (fs.file_size(i) + plen - 1) / plen;
+		lt::peer_request const start = fs.map_file(i, 0, 0);
+
+		/* BEP 52 alignment: every file starts a piece */
+		if (start.start != 0)
+			return ws_seterr(msg, WS_EFORMAT,
+					 "'%s' is not piece aligned", f->path);
+		for (std::int64_t k = 0; k < npieces; k++) {
+			lt::piece_index_t pi(static_cast<int>(start.piece) +
+					     static_cast<int>(k));
+			ct.set_hash(pi, lt::sha1_hash(reinterpret_cast<const char *>(
+				f->v1_pieces + 20 * k)));
+		}
+		/*
+		 * A file of one piece has no piece layer: create_torrent takes
+		 * the single "piece hash" as the root, so it must be the root
+		 * (over the file's own blocks), not the piece-sized subtree.
+		 */
+		if (npieces == 1) {
+			ct.set_hash2(i, 0, lt::sha256_hash(
+				reinterpret_cast<const char *>(f->pieces_root)));
+			continue;
+		}
+		for (std::int64_t k = 0; k < npieces; k++)
+			ct.set_hash2(i, static_cast<int>(k), lt::sha256_hash(
+				reinterpret_cast<const char *>(f->v2_pieces + 32 * k)));
+	}
+	return 0;
+}
+
+/* The roots create_torrent computed from the piece layers must be the
+ * caller's: a mismatch means the caller's hashes are inconsistent. */
+static int build_check_roots(const lt::torrent_info &ti,
+			     const struct ws_lt_file *files,
+			     const std::map<std::string, size_t> &by_path,
+			     const std::string &prefix, char **msg)
+{
+	lt::file_storage const &fs = ti.files();
+
+	for (lt::file_index_t i : fs.file_range()) {
+		if (fs.pad_file_at(i) || fs.file_size(i) == 0)
+			continue;
+		auto it = by_path.find(fs.file_path(i).substr(prefix.size()));
+		if (it == by_path.end())
+			return ws_seterr(msg, WS_EFORMAT, "file list changed");
+		const struct ws_lt_file *f = &files[it->second];
+		lt::sha256_hash want(reinterpret_cast<const char *>(f->pieces_root));
+		if (fs.root(i) != want)
+			return ws_seterr(msg, WS_EBADHASH,
+					 "pieces root of '%s' does not match its piece layer",
+					 f->path);
+	}
+	return 0;
+}
+
+extern "C" int ws_lt_torrent_build(const struct ws_lt_file *files,
+				   size_t nfiles, uint32_t piece_size,
+				   const char *name,
+				   const char *const *web_seeds,
+				   size_t n_web_seeds, uint8_t **torrent,
+				   size_t *len, uint8_t info_v2[32],
+				   uint8_t info_v1[20], char **msg)
+{
+	try {
+		std::map<std::string, size_t> by_path;
+		int ret = build_validate(files, nfiles, piece_size, name,
+					 by_path, msg);
+		if (ret)
+			return ret;
+
+		std::string const prefix = std::string(name) + "/";
+		lt::file_storage fs;
+		for (size_t i = 0; i < nfiles; i++)
+			fs.add_file(prefix + files[i].path,
+				    static_cast<std::int64_t>(files[i].size));
+
+		/* neither v1_only nor v2_only: hybrid.  The constructor sorts
+		 * the files and inserts pad files (canonicalize). */
+		lt::create_torrent ct(fs, static_cast<int>(piece_size));
+		ct.set_creation_date(0);
+		ret = build_set_hashes(ct, files, by_path, prefix, msg);
+		if (ret)
+			return ret;
+		for (size_t i = 0; i < n_web_seeds; i++) {
+			if (!web_seeds[i] || !*web_seeds[i])
+				return ws_seterr(msg, -EINVAL, "empty web seed");
+			ct.add_url_seed(web_seeds[i]);
+		}
+
+		std::vector<char> buf;
+		try {
+			buf = ct.generate_buf();
+		} catch (const std::system_error &e) {
+			return set_msg(msg, WS_EFORMAT,
+				       std::string("cannot create torrent: ") + e.what());
+		}
+
+		lt::error_code ec;
+		lt::torrent_info ti(lt::span<char const>(buf), ec, lt::from_span);
+		if (ec)
+			return set_msg(msg, WS_EFORMAT,
+				       "created torrent does not parse: " + ec.message());
+		ret = build_check_roots(ti, files, by_path, prefix, msg);
+		if (ret)
+			return ret;
+		lt::info_hash_t const ih = ti.info_hashes();
+		if (!ih.has_v1() || !ih.has_v2())
+			return ws_seterr(msg, WS_EFORMAT, "torrent is not hybrid");
+
+		ret = copy_out(buf, torrent, len);
+		if (ret)
+			return ret;
+		memcpy(info_v2, ih.v2.data(), 32);
+		memcpy(info_v1, ih.v1.data(), 20);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (const std::exception &e) {
+		/* create_torrent and set_hash* throw on layouts v2 cannot
+		 * express, such as a file and a directory of one name */
+		return set_msg(msg, WS_EFORMAT,
+			       std::string("cannot create torrent: ") + e.what());
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Alerts                                                                 */
+
+static ws_lt_torrent *find_torrent(ws_lt_session *s, const lt::torrent_handle &h)
+{
+	for (auto &t : s->torrents)
+		if (t->h == h)
+			return t.get();
+	return nullptr;
+}
+
+static std::string lookup_key(const std::array<char, 32> &pk,
+			      const std::string &salt)
+{
+	return std::string(pk.data(), pk.size()) + salt;
+}
+
+static void on_dht_item(ws_lt_session *s, const lt::dht_mutable_item_alert *a)
+{
+	auto it = s->lookups.find(lookup_key(a->key, a->salt));
+	if (it == s->lookups.end())
+		return;                       /* nobody is asking (any more) */
+	dht_lookup &l = it->second;
+	if (a->authoritative)
+		l.done = true;
+
+	/* the final answer of a lookup that found nothing is an empty item */
+	static const std::array<char, 64> zero_sig{};
+	if (a->item.type() == lt::entry::undefined_t || a->signature == zero_sig)
+		return;
+
+	std::vector<char> v;
+	lt::bencode(std::back_inserter(v), a->item);
+	if (v.size() > WS_LT_DHT_MAX_V || a->salt.size() > WS_LT_DHT_MAX_SALT)
+		return;
+
+	struct ws_lt_dht_item item;
+	memset(&item, 0, sizeof(item));
+	memcpy(item.pk, a->key.data(), 32);
+	memcpy(item.salt, a->salt.data(), a->salt.size());
+	item.seq = a->seq;
+	memcpy(item.sig, a->signature.data(), 64);
+	memcpy(item.v, v.data(), v.size());
+	item.vlen = v.size();
+	for (const auto &o : l.items)
+		if (o.seq == item.seq && o.vlen == item.vlen &&
+		    !memcmp(o.v, item.v, item.vlen) && !memcmp(o.sig, item.sig, 64))
+			return;
+	l.items.push_back(item);
+}
+
+/* Alert pointers die at the next pop_alerts(): copy everything out here. */
+static void handle_alert(ws_lt_session *s, lt::alert *a)
+{
+	if (auto *x = lt::alert_cast<lt::hash_failed_alert>(a)) {
+		if (ws_lt_torrent *t = find_torrent(s, x->handle))
+			t->hash_failures++;
+	} else if (auto *x = lt::alert_cast<lt::torrent_error_alert>(a)) {
+		if (ws_lt_torrent *t = find_torrent(s, x->handle))
+			t->error = x->message();
+	} else if (auto *x = lt::alert_cast<lt::file_error_alert>(a)) {
+		if (ws_lt_torrent *t = find_torrent(s, x->handle))
+			t->error = x->message();
+	} else if (auto *x = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+		ws_lt_torrent *t = find_torrent(s, x->handle);
+		if (t && t->resume_pending) {
+			t->resume = lt::write_resume_data_buf(x->params);
+			t->resume_ready = true;
+			t->resume_pending = false;
+		}
+	} else if (auto *x = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+		ws_lt_torrent *t = find_torrent(s, x->handle);
+		if (t && t->resume_pending) {
+			t->resume_error = x->message();
+			t->resume_pending = false;
+		}
+	} else if (auto *x = lt::alert_cast<lt::dht_mutable_item_alert>(a)) {
+		on_dht_item(s, x);
+	} else if (auto *x = lt::alert_cast<lt::session_stats_alert>(a)) {
+		auto c = x->counters();
+		s->counters.assign(c.begin(), c.end());
+		s->stats_seq++;
+	} else if (auto *x = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+		if (x->socket_type == lt::socket_type_t::tcp)
+			s->listen_ok = true;
+	} else if (auto *x = lt::alert_cast<lt::listen_failed_alert>(a)) {
+		s->listen_error = x->message();
+	}
+}
+
+/* Wait up to ms for alerts and handle every one that is queued. */
+static void pump(ws_lt_session *s, int ms)
+{
+	std::vector<lt::alert *> alerts;
+
+	s->ses->wait_for_alert(std::chrono::milliseconds(ms));
+	s->ses->pop_alerts(&alerts);
+	for (lt::alert *a : alerts)
+		handle_alert(s, a);
+}
+
+extern "C" int ws_lt_wait(ws_lt_session *s, int timeout_ms)
+{
+	try {
+		pump(s, timeout_ms > 0 ? timeout_ms : 0);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sessions                                                               */
+
+static lt::settings_pack make_settings(const struct ws_lt_config *cfg)
+{
+	lt::settings_pack sp;
+	using S = lt::settings_pack;
+
+	sp.set_str(S::listen_interfaces, cfg->listen ? cfg->listen : "0.0.0.0:0");
+
+	/* uTP on loopback/LAN is ~25x slower than TCP (FACTS.md) */
+	sp.set_bool(S::enable_outgoing_utp, false);
+	sp.set_bool(S::enable_incoming_utp, false);
+
+	sp.set_bool(S::enable_dht, cfg->enable_dht != 0);
+	/* routers in this list never enter the routing table, and the default
+	 * one is on the internet: empty unless asked for */
+	if (!cfg->public_bootstrap)
+		sp.set_str(S::dht_bootstrap_nodes, "");
+	sp.set_bool(S::enable_upnp, cfg->enable_upnp != 0);
+	sp.set_bool(S::enable_natpmp, cfg->enable_natpmp != 0);
+	sp.set_bool(S::enable_lsd, cfg->enable_lsd != 0);
+
+	if (cfg->private_network) {
+		/* Sybil defences keep one node per /24 and one peer per IP:
+		 * a loopback or LAN swarm is all in one /24 */
+		sp.set_bool(S::dht_restrict_routing_ips, false);
+		sp.set_bool(S::dht_restrict_search_ips, false);
+		sp.set_bool(S::dht_prefer_verified_node_ids, false);
+		sp.set_bool(S::allow_multiple_connections_per_ip, true);
+		/* a handful of local nodes exchange far more than 5 packets/s
+		 * each during a lookup; the default bans them */
+		sp.set_int(S::dht_block_ratelimit, 1000);
+		/* peers restart often in tests; 60 s back-off is too long */
+		sp.set_int(S::min_reconnect_time, 1);
+		sp.set_int(S::peer_connect_timeout, 5);
+	}
+
+	/* throughput tuning measured in FACTS.md */
+	sp.set_int(S::send_buffer_watermark, 4 * 1024 * 1024);
+	sp.set_int(S::send_buffer_watermark_factor, 150);
+	sp.set_int(S::max_queued_disk_bytes, 16 * 1024 * 1024);
+	sp.set_int(S::aio_threads, 4);
+	sp.set_int(S::hashing_threads, 2);
+	sp.set_int(S::max_out_request_queue, 1500);
+
+	sp.set_int(S::upload_rate_limit, std::max(cfg->upload_rate_limit, 0));
+	sp.set_int(S::download_rate_limit, std::max(cfg->download_rate_limit, 0));
+
+	/* shutdown waits for tracker "stopped" announces: keep it bounded */
+	sp.set_int(S::stop_tracker_timeout, 1);
+
+	sp.set_int(S::alert_mask, static_cast<int>(static_cast<std::uint32_t>(
+		lt::alert_category::status | lt::alert_category::error |
+		lt::alert_category::storage | lt::alert_category::dht)));
+	return sp;
+}
+
+extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
+				 ws_lt_session **out, char **msg)
+{
+	ws_lt_session *s = nullptr;
+
+	if (!cfg || !out)
+		return -EINVAL;
+	try {
+		std::unique_ptr<ws_lt_session> sp(new ws_lt_session());
+		s = sp.get();
+		s->listen_ok = false;
+		s->stats_seq = 0;
+
+		lt::session_params params(make_settings(cfg));
+		s->ses.reset(new lt::session(std::move(params)));
+
+		auto deadline = steady::now() + std::chrono::seconds(5);
+		while (!s->listen_ok && steady::now() < deadline) {
+			pump(s, std::min(ms_left(deadline), 100));
+			if (!s->listen_error.empty() && !s->listen_ok)
+				break;
+		}
+		if (!s->listen_ok)
+			return set_msg(msg, WS_ENETWORK, "cannot listen on '" +
+				       std::string(cfg->listen ? cfg->listen : "0.0.0.0:0") +
+				       "': " + (s->listen_error.empty() ? "timed out"
+						: s->listen_error));
+
+		for (size_t i = 0; i < cfg->n_bootstrap; i++) {
+			int ret = ws_lt_add_dht_node(s, cfg->bootstrap[i]);
+			if (ret)
+				return ws_seterr(msg, ret, "bad DHT node '%s'",
+						 cfg->bootstrap[i] ? cfg->bootstrap[i] : "");
+		}
+		*out = sp.release();
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (const std::exception &e) {
+		return set_msg(msg, WS_ENETWORK, e.what());
+	}
+}
+
+extern "C" void ws_lt_session_free(ws_lt_session *s)
+{
+	if (!s)
+		return;
+	try {
+		s->torrents.clear();
+		if (s->ses) {
+			/* abort() starts the shutdown without blocking; the proxy's
+			 * destructor waits for the network thread to finish */
+			lt::session_proxy proxy = s->ses->abort();
+			s->ses.reset();
+		}
+	} catch (...) {
+	}
+	delete s;
+}
+
+extern "C" int ws_lt_listen_port(ws_lt_session *s)
+{
+	try {
+		return s->ses->listen_port();
+	} catch (...) {
+		return 0;
+	}
+}
+
+extern "C" int ws_lt_add_dht_node(ws_lt_session *s, const char *hostport)
+{
+	std::string host;
+	int port;
+
+	if (!split_hostport(hostport, host, port))
+		return -EINVAL;
+	try {
+		s->ses->add_dht_node({host, port});
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_session_stats(ws_lt_session *s,
+				   struct ws_lt_session_stats *st)
+{
+	try {
+		static const int i_nodes = lt::find_metric_idx("dht.dht_nodes");
+		static const int i_up = lt::find_metric_idx("net.sent_payload_bytes");
+		static const int i_down = lt::find_metric_idx("net.recv_payload_bytes");
+		static const int i_peers = lt::find_metric_idx("peer.num_peers_connected");
+
+		unsigned const want = s->stats_seq + 1;
+		s->ses->post_session_stats();
+		auto deadline = steady::now() + std::chrono::seconds(2);
+		while (s->stats_seq < want && steady::now() < deadline)
+			pump(s, std::min(ms_left(deadline), 100));
+		if (s->stats_seq < want)
+			return WS_ETIMEOUT;
+
+		auto get = [&](int i) -> std::int64_t {
+			return i >= 0 && i < static_cast<int>(s->counters.size())
+				? s->counters[i] : 0;
+		};
+		st->dht_nodes = static_cast<int>(get(i_nodes));
+		st->bytes_up = static_cast<uint64_t>(get(i_up));
+		st->bytes_down = static_cast<uint64_t>(get(i_down));
+		st->peers = static_cast<int>(get(i_peers));
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Torrents                                                               */
+
+static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
+		      ws_lt_torrent **out, char **msg)
+{
+	/*
+	 * Not auto-managed: libtorrent's queue would pause all but a few
+	 * seeds (active_seeds), and weightsync serves every release it has.
+	 * default_flags has paused set for the queue to clear; clear it
+	 * ourselves.
+	 */
+	p.flags &= ~lt::torrent_flags::auto_managed;
+	p.flags |= lt::torrent_flags::duplicate_is_error;
+
+	lt::error_code ec;
+	lt::torrent_handle h = s->ses->add_torrent(std::move(p), ec);
+	if (ec == lt::errors::duplicate_torrent)
+		return set_msg(msg, WS_EEXIST, "torrent already added");
+	if (ec)
+		return set_msg(msg, WS_ENETWORK, "cannot add torrent: " + ec.message());
+
+	std::unique_ptr<ws_lt_torrent> t(new ws_lt_torrent());
+	t->s = s;
+	t->h = h;
+	t->hash_failures = 0;
+	t->resume_pending = false;
+	t->resume_ready = false;
+	*out = t.get();
+	s->torrents.push_back(std::move(t));
+	return 0;
+}
+
+extern "C" int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
+			 const char *save_path, const uint8_t *resume,
+			 size_t rlen, unsigned flags, ws_lt_torrent **out,
+			 char **msg)
+{
+	if (!s || !torrent || !save_path || !out)
+		return -EINVAL;
+	if (len > WS_LT_TORRENT_MAX_BYTES)
+		return ws_seterr(msg, WS_ETOOBIG, "torrent of %zu bytes", len);
+	try {
+		lt::load_torrent_limits lim;
+		lim.max_buffer_size = WS_LT_TORRENT_MAX_BYTES;
+		lim.max_pieces = WS_LT_TORRENT_MAX_PIECES;
+		std::shared_ptr<lt::torrent_info> ti;
+		try {
+			ti = std::make_shared<lt::torrent_info>(lt::span<char const>(
+				reinterpret_cast<const char *>(torrent),
+				static_cast<std::ptrdiff_t>(len)), lim, lt::from_span);
+		} catch (const std::system_error &e) {
+			return set_msg(msg, WS_EFORMAT,
+				       std::string("bad torrent: ") + e.what());
+		}
+
+		lt::add_torrent_params p;
+		if (resume) {
+			lt::error_code ec;
+			p = lt::read_resume_data(lt::span<char const>(
+				reinterpret_cast<const char *>(resume),
+				static_cast<std::ptrdiff_t>(rlen)), ec);
+			if (ec)
+				return set_msg(msg, WS_EFORMAT,
+					       "bad resume data: " + ec.message());
+			/* compare the hashes the resume data has: a v1-only
+			 * resume has no v2 hash and vice versa */
+			lt::info_hash_t const &a = p.info_hashes, b = ti->info_hashes();
+			if ((a.has_v1() && a.v1 != b.v1) || (a.has_v2() && a.v2 != b.v2))
+				return ws_seterr(msg, WS_EMISMATCH,
+						 "resume data is for another torrent");
+		}
+		p.ti = ti;
+		p.save_path = save_path;
+		if (flags & WS_LT_SEED_MODE)
+			p.flags |= lt::torrent_flags::seed_mode;
+		else
+			p.flags &= ~lt::torrent_flags::seed_mode;
+		if (flags & WS_LT_PAUSED)
+			p.flags |= lt::torrent_flags::paused;
+		else
+			p.flags &= ~lt::torrent_flags::paused;
+		if (flags & WS_LT_NO_FILES)
+			p.file_priorities.assign(
+				static_cast<size_t>(ti->files().num_files()),
+				lt::dont_download);
+		return add_params(s, p, out, msg);
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (const std::exception &e) {
+		return set_msg(msg, WS_ENETWORK, e.what());
+	}
+}
+
+extern "C" int ws_lt_add_magnet(ws_lt_session *s, const uint8_t info_v2[32],
+				const uint8_t info_v1[20], const char *name,
+				const char *save_path, ws_lt_torrent **out,
+				char **msg)
+{
+	if (!s || (!info_v2 && !info_v1) || !save_path || !out)
+		return -EINVAL;
+	try {
+		lt::add_torrent_params p;
+		if (info_v1)
+			p.info_hashes.v1 = lt::sha1_hash(
+				reinterpret_cast<const char *>(info_v1));
+		if (info_v2)
+			p.info_hashes.v2 = lt::sha256_hash(
+				reinterpret_cast<const char *>(info_v2));
+		if (name)
+			p.name = name;
+		p.save_path = save_path;
+		p.flags &= ~lt::torrent_flags::paused;
+		/* the file count is unknown until the metadata comes: make
+		 * "not wanted" the default for files without a priority */
+		p.flags |= lt::torrent_flags::default_dont_download;
+		return add_params(s, p, out, msg);
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (const std::exception &e) {
+		return set_msg(msg, WS_ENETWORK, e.what());
+	}
+}
+
+static void append_bstr(std::string &out, const char *p, size_t n)
+{
+	out += std::to_string(n);
+	out += ':';
+	out.append(p, n);
+}
+
+extern "C" int ws_lt_metadata(ws_lt_torrent *t, uint8_t **torrent, size_t *len)
+{
+	try {
+		std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+		if (!ti || !ti->is_valid())
+			return WS_ENOTFOUND;
+		lt::span<char const> info = ti->info_section();
+		if (info.empty())
+			return WS_ENOTFOUND;
+
+		/*
+		 * Built by hand rather than with create_torrent(ti): this keeps
+		 * the info dict as received, and writes piece layers only when
+		 * complete instead of failing.  Keys sorted: "info" < "piece
+		 * layers"; layer keys are pieces roots, sorted as bytes.
+		 */
+		std::map<std::string, std::string> layers;
+		bool complete = true;
+		if (ti->info_hashes().has_v2()) {
+			std::vector<std::vector<lt::sha256_hash>> pl = t->h.piece_layers();
+			lt::file_storage const &fs = ti->files();
+			std::int64_t const plen = fs.piece_length();
+			for (lt::file_index_t i : fs.file_range()) {
+				if (fs.pad_file_at(i) || fs.file_size(i) <= plen)
+					continue;
+				size_t const want = static_cast<size_t>(
+					(fs.file_size(i) + plen - 1) / plen);
+				size_t const k = static_cast<size_t>(static_cast<int>(i));
+				if (k >= pl.size() || pl[k].size() != want) {
+					complete = false;
+					break;
+				}
+				std::string bytes;
+				for (const auto &h : pl[k]) {
+					if (h.is_all_zeros()) {
+						complete = false;
+						break;
+					}
+					bytes.append(h.data(), h.size());
+				}
+				lt::sha256_hash const root = fs.root(i);
+				layers[std::string(root.data(), root.size())] = bytes;
+			}
+		}
+
+		std::string out = "d4:info";
+		out.append(info.data(), static_cast<size_t>(info.size()));
+		if (complete && !layers.empty()) {
+			out += "12:piece layersd";
+			for (const auto &kv : layers) {
+				append_bstr(out, kv.first.data(), kv.first.size());
+				append_bstr(out, kv.second.data(), kv.second.size());
+			}
+			out += 'e';
+		}
+		out += 'e';
+		return copy_out(std::vector<char>(out.begin(), out.end()), torrent, len);
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport)
+{
+	std::string host;
+	int port;
+
+	if (!split_hostport(hostport, host, port))
+		return -EINVAL;
+	try {
+		lt::error_code ec;
+		lt::address addr = lt::make_address(host, ec);
+		if (ec)
+			return -EINVAL;
+		t->h.connect_peer(lt::tcp::endpoint(addr,
+			static_cast<std::uint16_t>(port)));
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+/* The torrent's file list, or null before metadata. */
+static std::shared_ptr<const lt::torrent_info> metadata_of(ws_lt_torrent *t)
+{
+	std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+	if (!ti || !ti->is_valid())
+		return nullptr;
+	return ti;
+}
+
+extern "C" int ws_lt_set_file_priority(ws_lt_torrent *t, int file, int prio)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		if (file < 0 || file >= ti->files().num_files() ||
+		    prio < 0 || prio > 7)
+			return -EINVAL;
+		t->h.file_priority(lt::file_index_t(file),
+				   lt::download_priority_t(static_cast<std::uint8_t>(prio)));
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_file_index(ws_lt_torrent *t, const char *path, int *index)
+{
+	try {
+		std::vector<std::string> comp;
+		if (!split_path(path, comp))
+			return WS_EPATH;
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		lt::file_storage const &fs = ti->files();
+		/* file_path() of a multi-file torrent starts with its name */
+		std::string const want = fs.num_files() == 1 &&
+			fs.file_path(lt::file_index_t(0)) == fs.name()
+			? std::string(path) : fs.name() + "/" + path;
+		for (lt::file_index_t i : fs.file_range()) {
+			if (!fs.pad_file_at(i) && fs.file_path(i) == want) {
+				*index = static_cast<int>(i);
+				return 0;
+			}
+		}
+		return WS_ENOTFOUND;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+static enum ws_lt_state map_state(const lt::torrent_status &st)
+{
+	switch (st.state) {
+	case lt::torrent_status::checking_files:
+	case lt::torrent_status::checking_resume_data:
+		return WS_LT_CHECKING;
+	case lt::torrent_status::downloading_metadata:
+		return WS_LT_METADATA;
+	case lt::torrent_status::finished:
+		return WS_LT_FINISHED;
+	case lt::torrent_status::seeding:
+		return WS_LT_SEEDING;
+	default:
+		return WS_LT_DOWNLOADING;
+	}
+}
+
+extern "C" int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *out)
+{
+	try {
+		lt::torrent_status st = t->h.status();
+		struct ws_lt_status r;
+		memset(&r, 0, sizeof(r));
+
+		r.state = map_state(st);
+		if (st.errc) {
+			std::string e = !t->error.empty() ? t->error : st.errc.message();
+			r.state = WS_LT_ERROR;
+			snprintf(r.error, sizeof(r.error), "%s", e.c_str());
+		}
+		r.total_wanted = static_cast<uint64_t>(st.total_wanted);
+		r.total_wanted_done = static_cast<uint64_t>(st.total_wanted_done);
+		r.payload_down = static_cast<uint64_t>(st.total_payload_download);
+		r.payload_up = static_cast<uint64_t>(st.total_payload_upload);
+		r.rate_down = st.download_payload_rate;
+		r.rate_up = st.upload_payload_rate;
+		r.peers = st.num_peers;
+		r.seeds = st.num_seeds;
+		r.hash_failures = t->hash_failures;
+		*out = r;
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_file_progress(ws_lt_torrent *t, int file, uint64_t *done)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		if (file < 0 || file >= ti->files().num_files())
+			return -EINVAL;
+		std::vector<std::int64_t> p;
+		t->h.file_progress(p, lt::torrent_handle::piece_granularity);
+		if (static_cast<size_t>(file) >= p.size())
+			return WS_ENOTFOUND;
+		*done = static_cast<uint64_t>(p[static_cast<size_t>(file)]);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
+				 uint8_t **data, size_t *len)
+{
+	try {
+		ws_lt_session *s = t->s;
+		t->resume_ready = false;
+		t->resume_error.clear();
+		t->resume_pending = true;
+		/* save_info_dict: a magnet-added torrent can be restored from
+		 * this alone */
+		t->h.save_resume_data(lt::torrent_handle::save_info_dict);
+
+		auto deadline = steady::now() +
+			std::chrono::milliseconds(std::max(timeout_ms, 0));
+		while (t->resume_pending && steady::now() < deadline)
+			pump(s, std::min(ms_left(deadline), 100));
+		if (t->resume_pending) {
+			/* a late alert is dropped by handle_alert */
+			t->resume_pending = false;
+			return WS_ETIMEOUT;
+		}
+		if (!t->resume_ready)
+			return WS_ENETWORK;
+		int ret = copy_out(t->resume, data, len);
+		t->resume.clear();
+		t->resume_ready = false;
+		return ret;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_remove(ws_lt_torrent *t)
+{
+	if (!t)
+		return -EINVAL;
+	ws_lt_session *s = t->s;
+	int ret = 0;
+	try {
+		s->ses->remove_torrent(t->h);
+	} catch (...) {
+		ret = WS_ENETWORK;
+	}
+	for (auto it = s->torrents.begin(); it != s->torrents.end(); ++it) {
+		if (it->get() == t) {
+			s->torrents.erase(it);
+			break;
+		}
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* DHT mutable items                                                      */
+
+/* BEP 44: the signature covers "4:salt<len>:<salt>3:seqi<seq>e1:v<v>",
+ * the salt part left out when there is no salt. */
+static std::string bep44_buffer(const std::string &salt, std::int64_t seq,
+				const std::vector<char> &v)
+{
+	std::string b;
+	if (!salt.empty()) {
+		b += "4:salt";
+		append_bstr(b, salt.data(), salt.size());
+	}
+	b += "3:seqi" + std::to_string(seq) + "e1:v";
+	b.append(v.data(), v.size());
+	return b;
+}
+
+extern "C" int ws_lt_dht_put(ws_lt_session *s, const uint8_t pk[32],
+			     const char *salt, int64_t seq, const uint8_t *v,
+			     size_t vlen, ws_lt_sign_fn sign, void *ctx,
+			     const uint8_t sig[64])
+{
+	if (!s || !pk || !v || seq < 0 || (!sign && !sig))
+		return -EINVAL;
+	std::string const salt_s = salt ? salt : "";
+	if (vlen > WS_LT_DHT_MAX_V || salt_s.size() > WS_LT_DHT_MAX_SALT)
+		return WS_ETOOBIG;
+	try {
+		if (!s->ses->is_dht_running())
+			return WS_ENETWORK;
+
+		/*
+		 * libtorrent bencodes the entry it sends, and nodes check the
+		 * signature against those bytes: v must survive the round trip
+		 * through lt::entry unchanged.
+		 */
+		std::vector<char> vbuf(v, v + vlen);
+		lt::error_code ec;
+		lt::bdecode_node n = lt::bdecode(vbuf, ec);
+		if (ec)
+			return WS_EFORMAT;
+		lt::entry e(n);
+		std::vector<char> again;
+		lt::bencode(std::back_inserter(again), e);
+		if (again != vbuf)
+			return WS_EFORMAT;
+
+		std::array<char, 64> sigarr;
+		if (sign) {
+			std::string const buf = bep44_buffer(salt_s, seq, vbuf);
+			uint8_t out[64];
+			if (sign(ctx, reinterpret_cast<const uint8_t *>(buf.data()),
+				 buf.size(), out) != 0)
+				return WS_ECRYPTO;
+			memcpy(sigarr.data(), out, 64);
+		} else {
+			memcpy(sigarr.data(), sig, 64);
+		}
+
+		std::array<char, 32> key;
+		memcpy(key.data(), pk, 32);
+		std::int64_t const sq = seq;
+		/*
+		 * Runs on libtorrent's network thread after its lookup; it only
+		 * copies values captured here, so nothing of the caller's is
+		 * touched after we return.  Whatever the lookup found is
+		 * replaced: we put exactly the item we were given.
+		 */
+		s->ses->dht_put_item(key,
+			[e, sigarr, sq](lt::entry &ev, std::array<char, 64> &sg,
+					std::int64_t &sqo, std::string const &) {
+				ev = e;
+				sg = sigarr;
+				sqo = sq;
+			}, salt_s);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_dht_get(ws_lt_session *s, const uint8_t pk[32],
+			     const char *salt, int timeout_ms, int first_only,
+			     struct ws_lt_dht_item *items, size_t max, size_t *n)
+{
+	if (!s || !pk || !n || (max && !items))
+		return -EINVAL;
+	std::string const salt_s = salt ? salt : "";
+	if (salt_s.size() > WS_LT_DHT_MAX_SALT)
+		return WS_ETOOBIG;
+	try {
+		*n = 0;
+		if (!s->ses->is_dht_running())
+			return WS_ENETWORK;
+		std::array<char, 32> key;
+		memcpy(key.data(), pk, 32);
+		std::string const lk = lookup_key(key, salt_s);
+		s->lookups[lk] = dht_lookup{false, {}};
+		s->ses->dht_get_item(key, salt_s);
+
+		auto deadline = steady::now() +
+			std::chrono::milliseconds(std::max(timeout_ms, 0));
+		for (;;) {
+			dht_lookup const &l = s->lookups[lk];
+			if (l.done || (first_only && !l.items.empty()))
+				break;
+			if (steady::now() >= deadline)
+				break;
+			pump(s, std::min(ms_left(deadline), 100));
+		}
+
+		dht_lookup l = std::move(s->lookups[lk]);
+		s->lookups.erase(lk);
+		if (l.items.empty())
+			return l.done ? WS_ENOTFOUND : WS_ETIMEOUT;
+		std::stable_sort(l.items.begin(), l.items.end(),
+			[](const ws_lt_dht_item &a, const ws_lt_dht_item &b) {
+				return a.seq > b.seq;
+			});
+		size_t const k = std::min(max, l.items.size());
+		std::copy(l.items.begin(), l.items.begin() + static_cast<std::ptrdiff_t>(k),
+			  items);
+		*n = k;
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}

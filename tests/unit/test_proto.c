@@ -1,0 +1,336 @@
+/* test_proto.c - unit tests for proto/: keys, signatures, manifests, merkle */
+#include "check.h"
+#include "proto/error.h"
+#include "proto/manifest.h"
+#include "proto/merkle.h"
+#include "proto/minisign.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/ws-test-proto.XXXXXX";
+
+static void test_signatures(void)
+{
+	struct ws_seckey *sk = NULL, *sk2 = NULL, *back = NULL;
+	struct ws_pubkey pk, pk2, parsed;
+	char b64[WS_PUBKEY_B64_LEN + 1], *sig = NULL, *tc = NULL;
+	const char *msg = "weights";
+	int enc = -1;
+
+	CHECK(ws_seckey_generate(&sk) == 0 && ws_seckey_generate(&sk2) == 0, "generate keys");
+	ws_seckey_public(sk, &pk);
+	ws_seckey_public(sk2, &pk2);
+	ws_pubkey_to_b64(&pk, b64);
+	CHECK(strlen(b64) == WS_PUBKEY_B64_LEN && !strncmp(b64, "RW", 2), "public key base64 starts with RW");
+	CHECK(ws_pubkey_parse(b64, &parsed) == 0 && ws_pubkey_equal(&pk, &parsed), "public key round trip");
+	CHECK(ws_pubkey_parse("RWQnotakey", &parsed) == WS_EFORMAT, "garbage public key refused");
+	CHECK(ws_sig_sign(sk, (const uint8_t *)msg, strlen(msg), "release x@1", &sig) == 0, "sign");
+	CHECK(ws_sig_verify(&pk, (const uint8_t *)msg, strlen(msg), sig, strlen(sig), &tc, NULL) == 0,
+	      "signature verifies");
+	CHECK(tc && !strcmp(tc, "release x@1"), "trusted comment returned");
+	CHECK(ws_sig_verify(&pk, (const uint8_t *)"weightS", 7, sig, strlen(sig), NULL, NULL) == WS_EBADSIG,
+	      "changed message refused");
+	CHECK(ws_sig_verify(&pk2, (const uint8_t *)msg, strlen(msg), sig, strlen(sig), NULL, NULL) == WS_EWRONGKEY,
+	      "other key refused");
+	char *forged = xstrdup(sig);
+	char *tline = strstr(forged, "\ntrusted comment: ") + 18;
+	tline[0] = 'R';
+	CHECK(ws_sig_verify(&pk, (const uint8_t *)msg, strlen(msg), forged, strlen(forged), NULL, NULL) == WS_EBADSIG,
+	      "changed trusted comment refused");
+	free(forged);
+	forged = xstrdup(sig);
+	char *line2 = strchr(forged, '\n') + 1;
+	line2[20] = line2[20] == 'A' ? 'B' : 'A';
+	CHECK(ws_sig_verify(&pk, (const uint8_t *)msg, strlen(msg), forged, strlen(forged), NULL, NULL) != 0,
+	      "forged signature bytes refused");
+	free(forged);
+	CHECK(ws_sig_verify(&pk, (const uint8_t *)msg, strlen(msg), sig, strlen(sig) / 2, NULL, NULL) == WS_EFORMAT,
+	      "truncated signature file refused");
+
+	char *path = xasprintf("%s/plain.key", tmpdir);
+	CHECK(ws_seckey_save(sk, path, NULL, NULL) == 0, "save unencrypted key");
+	CHECK(ws_seckey_save(sk, path, NULL, NULL) == -EEXIST, "save refuses to replace a key");
+	CHECK(ws_seckey_load(path, NULL, &back, &enc, NULL) == 0 && enc == 0 &&
+	      !memcmp(back->sk, sk->sk, 64), "load unencrypted key");
+	ws_seckey_free(back);
+	back = NULL;
+	char *pub = xasprintf("%s.pub", path);
+	CHECK(ws_pubkey_load(pub, &parsed, NULL) == 0 && ws_pubkey_equal(&pk, &parsed), "load .pub file");
+	free(pub);
+	free(path);
+	path = xasprintf("%s/enc.key", tmpdir);
+	CHECK(ws_seckey_save(sk, path, "correct horse", NULL) == 0, "save encrypted key");
+	CHECK(ws_seckey_load(path, NULL, &back, &enc, NULL) == WS_EPASSWORD && enc == 1,
+	      "encrypted key needs a password");
+	CHECK(ws_seckey_load(path, "wrong", &back, &enc, NULL) == WS_EPASSWORD, "wrong password refused");
+	CHECK(ws_seckey_load(path, "correct horse", &back, &enc, NULL) == 0 &&
+	      !memcmp(back->sk, sk->sk, 64), "right password loads the key");
+	ws_seckey_free(back);
+	free(path);
+	free(sig);
+	free(tc);
+	ws_seckey_free(sk);
+	ws_seckey_free(sk2);
+}
+
+static void test_names_paths(void)
+{
+	CHECK(ws_name_check("deepseek-r1") == 0, "name deepseek-r1");
+	CHECK(ws_name_check("qwen2.5-7b_instruct") == 0, "name with dot and underscore");
+	CHECK(ws_name_check("") == WS_ENAME, "empty name refused");
+	CHECK(ws_name_check("DeepSeek") == WS_ENAME, "uppercase name refused");
+	CHECK(ws_name_check("-x") == WS_ENAME, "leading dash refused");
+	CHECK(ws_name_check("a/b") == WS_ENAME, "slash in name refused");
+	char longname[80];
+	memset(longname, 'a', 65);
+	longname[65] = 0;
+	CHECK(ws_name_check(longname) == WS_ENAME, "65-character name refused");
+
+	CHECK(ws_path_check("model-00001-of-00002.safetensors") == 0, "plain path");
+	CHECK(ws_path_check("sub/dir/tokenizer.json") == 0, "nested path");
+	CHECK(ws_path_check("caf\xc3\xa9.txt") == 0, "UTF-8 path");
+	const char *bad[] = { "", "/etc/passwd", "../x", "a/../b", "a/..", "./a", "a/./b",
+			      "a//b", "a/", "a\\b", "a\nb", "a\x01", "\xff\xfe", "\xc0\xaf",
+			      ".weightsync/manifest.json", ".weightsync", NULL };
+	for (int i = 0; bad[i]; i++) {
+		char what[64];
+		snprintf(what, sizeof(what), "unsafe path #%d refused", i);
+		CHECK(ws_path_check(bad[i]) == WS_EPATH, what);
+	}
+	CHECK(ws_path_check("a/.weightsync") == 0, ".weightsync below the top is a plain name");
+}
+
+static void fill_manifest(struct ws_manifest *m, const struct ws_pubkey *pk)
+{
+	uint8_t h[32];
+	ws_manifest_init(m);
+	m->publisher = *pk;
+	strcpy(m->name, "demo");
+	m->version = 2;
+	m->created = 1700000000;
+	m->has_previous = 1;
+	memset(m->previous, 0xab, 32);
+	m->origin = xstrdup("hf://org/demo@abc");
+	memset(h, 1, 32);
+	ws_manifest_add_file(m, "z.safetensors", 100, h, h);
+	ws_manifest_add_file(m, "config.json", 10, h, h);
+	ws_manifest_add_file(m, "empty", 0, h, h);
+}
+
+/* Parse text and expect code. */
+static void expect_parse(const char *text, int code, const char *what)
+{
+	struct ws_manifest m;
+	char *msg = NULL;
+	int ret = ws_manifest_parse(text, strlen(text), &m, &msg);
+	CHECK_EQ_INT(ret, code, what);
+	if (ret == 0)
+		ws_manifest_release(&m);
+	else if (!msg)
+		printf("#   no message for: %s\n", what);
+	free(msg);
+}
+
+/* Replace the first occurrence of from with to in text (malloc'd). */
+static char *replace(const char *text, const char *from, const char *to)
+{
+	const char *p = strstr(text, from);
+	if (!p)
+		return xstrdup(text);
+	return xasprintf("%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
+}
+
+static void test_manifest(void)
+{
+	struct ws_seckey *sk;
+	struct ws_pubkey pk;
+	struct ws_manifest m, back;
+	char *text = NULL, *t2, *msg = NULL;
+	size_t len;
+
+	ws_seckey_generate(&sk);
+	ws_seckey_public(sk, &pk);
+	fill_manifest(&m, &pk);
+	CHECK(ws_manifest_serialize(&m, &text, &len, &msg) == 0, "serialize");
+	CHECK(ws_manifest_parse(text, len, &back, &msg) == 0, "parse what we wrote");
+	CHECK(back.nfiles == 3 && !strcmp(back.files[0].path, "config.json") &&
+	      !strcmp(back.files[2].path, "z.safetensors"), "files sorted by path");
+	CHECK(back.version == 2 && back.has_previous && back.previous[0] == 0xab &&
+	      back.created == 1700000000 && !strcmp(back.origin, "hf://org/demo@abc") &&
+	      ws_pubkey_equal(&back.publisher, &pk), "fields round trip");
+	CHECK(ws_manifest_find(&back, "empty") && ws_manifest_find(&back, "empty")->size == 0,
+	      "find a file");
+	CHECK(!ws_manifest_find(&back, "nope"), "find a missing file");
+	ws_manifest_release(&back);
+
+	uint8_t h[32];
+	char tc[WS_TRUSTED_COMMENT_MAX], *sig = NULL;
+	ws_manifest_hash(text, len, h);
+	ws_manifest_trusted_comment(&m, h, tc);
+	ws_sig_sign(sk, (const uint8_t *)text, len, tc, &sig);
+	CHECK(ws_manifest_verify(text, len, sig, strlen(sig), &pk, &back, NULL) == 0, "verify signed manifest");
+	ws_manifest_release(&back);
+	t2 = xstrdup(text);
+	t2[len / 2] ^= 1;
+	CHECK(ws_manifest_verify(t2, len, sig, strlen(sig), NULL, &back, NULL) != 0,
+	      "one flipped byte refused");
+	free(t2);
+	free(sig);
+	ws_sig_sign(sk, (const uint8_t *)text, len, "some other comment", &sig);
+	CHECK(ws_manifest_verify(text, len, sig, strlen(sig), NULL, &back, NULL) == WS_EBADSIG,
+	      "trusted comment must name the release");
+	free(sig);
+
+	expect_parse("[]", WS_EFORMAT, "not an object");
+	expect_parse("{\"format\":", WS_EFORMAT, "truncated JSON");
+	expect_parse(text + 1, WS_EFORMAT, "missing first byte");
+	t2 = replace(text, WS_MANIFEST_FORMAT, "weightsync-manifest-9");
+	expect_parse(t2, WS_EUNSUPPORTED, "unknown format");
+	free(t2);
+	t2 = replace(text, "\"name\": \"demo\",", "\"name\": \"demo\", \"name\": \"demo\",");
+	expect_parse(t2, WS_EFORMAT, "duplicate key");
+	free(t2);
+	t2 = replace(text, "\"name\": \"demo\",", "\"name\": \"demo\", \"extra\": 1,");
+	expect_parse(t2, WS_EFORMAT, "unknown key");
+	free(t2);
+	t2 = replace(text, "\"version\": 2", "\"version\": 0");
+	expect_parse(t2, WS_EFORMAT, "version 0");
+	free(t2);
+	t2 = replace(text, "\"version\": 2", "\"version\": 1");
+	expect_parse(t2, WS_EFORMAT, "version 1 with a previous");
+	free(t2);
+	t2 = replace(text, "\"version\": 2", "\"version\": \"2\"");
+	expect_parse(t2, WS_EFORMAT, "version as a string");
+	free(t2);
+	t2 = replace(text, "\"config.json\"", "\"../config.json\"");
+	expect_parse(t2, WS_EPATH, "path with ..");
+	free(t2);
+	t2 = replace(text, "\"config.json\"", "\"/etc/passwd\"");
+	expect_parse(t2, WS_EPATH, "absolute path");
+	free(t2);
+	t2 = replace(text, "\"config.json\"", "\"empty\"");
+	expect_parse(t2, WS_EPATH, "duplicate path");
+	free(t2);
+	t2 = replace(text, "\"config.json\"", "\"empty/x\"");
+	expect_parse(t2, WS_EPATH, "a path both file and folder");
+	free(t2);
+	t2 = replace(text, "\"config.json\"", "\"zz\"");
+	expect_parse(t2, WS_EPATH, "unsorted files");
+	free(t2);
+	t2 = replace(text, "\"size\": 10", "\"size\": -10");
+	expect_parse(t2, WS_EFORMAT, "negative size");
+	free(t2);
+	t2 = replace(text, "\"sha256\": \"01", "\"sha256\": \"0A");
+	expect_parse(t2, WS_EFORMAT, "uppercase hex");
+	free(t2);
+	t2 = replace(text, "\"config.json\"", "\"a\\u0000b\"");
+	expect_parse(t2, WS_EFORMAT, "NUL in a path");
+	free(t2);
+	t2 = replace(text, "\"config.json\"", "\"a\\nb\"");
+	expect_parse(t2, WS_EPATH, "newline in a path");
+	free(t2);
+	char *huge = xmalloc(WS_MANIFEST_MAX + 2);
+	memset(huge, ' ', WS_MANIFEST_MAX + 1);
+	huge[WS_MANIFEST_MAX + 1] = 0;
+	expect_parse(huge, WS_ETOOBIG, "manifest over the size cap");
+	free(huge);
+	char *deep = xmalloc(100001);
+	memset(deep, '[', 100000);
+	deep[100000] = 0;
+	expect_parse(deep, WS_EFORMAT, "deeply nested JSON");
+	free(deep);
+	free(text);
+	free(msg);
+	ws_manifest_release(&m);
+	ws_seckey_free(sk);
+}
+
+/* The BEP 52 tree the slow, obvious way. */
+static void naive_root(const uint8_t *data, uint64_t size, uint64_t leaves_min,
+		       uint8_t out[32])
+{
+	uint64_t nblocks = (size + WS_BLOCK_SIZE - 1) / WS_BLOCK_SIZE, w = 1;
+	while (w < nblocks || w < leaves_min)
+		w <<= 1;
+	uint8_t (*t)[32] = xcalloc(w, 32);
+	for (uint64_t i = 0; i < nblocks; i++) {
+		uint64_t n = size - i * WS_BLOCK_SIZE < WS_BLOCK_SIZE ? size - i * WS_BLOCK_SIZE : WS_BLOCK_SIZE;
+		SHA256(data + i * WS_BLOCK_SIZE, n, t[i]);
+	}
+	for (; w > 1; w /= 2)
+		for (uint64_t i = 0; i < w / 2; i++) {
+			uint8_t buf[64];
+			memcpy(buf, t[2 * i], 32);
+			memcpy(buf + 32, t[2 * i + 1], 32);
+			SHA256(buf, 64, t[i]);
+		}
+	memcpy(out, t[0], 32);
+	free(t);
+}
+
+static void test_merkle(void)
+{
+	static const uint64_t sizes[] = { 1, 100, 16384, 16385, 3 * 16384 + 7,
+		4u << 20, (4u << 20) + 1, (9u << 20) + 123, 17u << 20 };
+	uint8_t *data = xmalloc(17u << 20);
+	randombytes_buf(data, 17u << 20);
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		uint64_t size = sizes[s];
+		uint64_t nch = (size + WS_CHUNK_SIZE - 1) / WS_CHUNK_SIZE;
+		uint64_t width = ws_merkle_leaves_for(size);
+		uint8_t (*chunks)[32] = xcalloc(nch, 32), root[32], want[32];
+		char what[96];
+		if (width > WS_CHUNK_BLOCKS)
+			width = WS_CHUNK_BLOCKS;
+		for (uint64_t c = 0; c < nch; c++) {
+			uint64_t off = c * WS_CHUNK_SIZE;
+			uint64_t n = size - off < WS_CHUNK_SIZE ? size - off : WS_CHUNK_SIZE;
+			ws_merkle_chunk_root(data + off, n, width, chunks[c]);
+		}
+		ws_merkle_root_from_chunks((const uint8_t (*)[32])chunks, nch, size, root);
+		naive_root(data, size, 1, want);
+		snprintf(what, sizeof(what), "pieces root of %llu bytes", (unsigned long long)size);
+		CHECK(!memcmp(root, want, 32), what);
+		if (size <= WS_BLOCK_SIZE) {
+			SHA256(data, size, want);
+			CHECK(!memcmp(root, want, 32), "root of a file <= 16 KiB is its SHA-256");
+		}
+		for (uint64_t ps = WS_CHUNK_SIZE; ps <= 8u << 20; ps *= 2) {
+			if (size <= ps)
+				continue;
+			uint64_t np = (size + ps - 1) / ps;
+			uint8_t (*layer)[32] = xcalloc(np, 32);
+			int ok = ws_merkle_piece_layer((const uint8_t (*)[32])chunks, nch, size, ps, layer) == 0;
+			for (uint64_t p = 0; p < np && ok; p++) {
+				uint64_t off = p * ps, n = size - off < ps ? size - off : ps;
+				naive_root(data + off, n, ps / WS_BLOCK_SIZE, want);
+				ok = !memcmp(layer[p], want, 32);
+			}
+			snprintf(what, sizeof(what), "piece layer of %llu bytes, %llu-byte pieces",
+				 (unsigned long long)size, (unsigned long long)ps);
+			CHECK(ok, what);
+			free(layer);
+		}
+		free(chunks);
+	}
+	free(data);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0 || !mkdtemp(tmpdir))
+		return 2;
+	test_signatures();
+	test_names_paths();
+	test_manifest();
+	test_merkle();
+	ws_rm_rf(tmpdir);
+	return check_done();
+}
