@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "proto/error.h"
 #include "proto/util.h"
+#include "node/torrent.h"
 #include "store/publish.h"
 
 #include <errno.h>
@@ -12,10 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void print_result(struct cli *c, const struct ws_publish *p, int json,
-			 double seconds)
+static void print_result(struct cli *c, const struct ws_publish *p,
+			 const struct ws_release_torrent *t, int json, double seconds)
 {
-	char pk[WS_PUBKEY_B64_LEN + 1], hex[65], sz[16];
+	char pk[WS_PUBKEY_B64_LEN + 1], hex[65], sz[16], v2[65], v1[41];
 	uint8_t mhash[32];
 	uint64_t total = ws_manifest_total_size(&p->m);
 	char *folder = ws_store_path(c->store, p->relpath);
@@ -23,13 +24,16 @@ static void print_result(struct cli *c, const struct ws_publish *p, int json,
 	ws_pubkey_to_b64(&p->m.publisher, pk);
 	ws_manifest_hash(p->manifest, p->manifest_len, mhash);
 	ws_hex(mhash, 32, hex);
+	ws_hex(t->v2, 32, v2);
+	ws_hex(t->v1, 20, v1);
 	if (json) {
-		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:s, s:f}",
+		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:f}",
 				      "name", p->m.name, "version", (json_int_t)p->m.version,
 				      "publisher", pk, "manifest_sha256", hex,
 				      "files", (json_int_t)p->m.nfiles,
 				      "bytes", (json_int_t)total, "path", folder,
-				      "seconds", seconds);
+				      "link", t->link, "info_hash_v2", v2, "info_hash_v1", v1,
+				      "piece_size", (json_int_t)p->piece_size, "seconds", seconds);
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(o);
@@ -39,6 +43,8 @@ static void print_result(struct cli *c, const struct ws_publish *p, int json,
 		printf("  manifest   sha256:%s\n", hex);
 		printf("  files      %zu (%s)\n", p->m.nfiles, human_size(total, sz));
 		printf("  folder     %s\n", folder);
+		printf("  torrent    v2 %s\n             v1 %s\n", v2, v1);
+		printf("  link       %s\n", t->link);
 	}
 	free(folder);
 }
@@ -53,10 +59,14 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		{ "license", required_argument, NULL, 'L' },
 		{ "retracted", no_argument, NULL, 'R' },
 		{ "copy", no_argument, NULL, 'C' },
+		{ "web-seed", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ws_publish p = { 0 };
+	struct ws_release_torrent t = { 0 };
+	const char *seeds[16];
+	size_t nseeds = 0;
 	struct ws_seckey *sk = NULL;
 	struct ws_pubkey pk, trusted;
 	struct progress prog;
@@ -80,6 +90,11 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		case 'R': p.retracted = 1; break;
 		case 'C': p.copy = 1; break;
 		case 'j': json = 1; break;
+		case 'w':
+			if (nseeds == 16 || strncmp(optarg, "http", 4))
+				return usage_error("publish", "--web-seed takes an http(s) URL, 16 at most");
+			seeds[nseeds++] = optarg;
+			break;
 		default: return usage_error("publish", "invalid arguments");
 		}
 	}
@@ -107,6 +122,7 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	p.sk = sk;
+	p.for_swarm = 1;
 	progress_init(&prog, "hashing");
 	p.progress = progress_update;
 	p.progress_ctx = &prog;
@@ -119,8 +135,17 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	}
 	if (ws_index_trust_lookup(c->store->index, p.name, &trusted) == WS_ENOTFOUND)
 		ws_index_trust_add(c->store->index, p.name, &pk);
-	print_result(c, &p, json, now_seconds() - t0);
+	/* the release is signed and stored; the torrent only makes it
+	 * shareable, and `weightsync show` can tell if this part failed */
+	ret = ws_torrent_from_publish(c->store, &p, seeds, nseeds, &t, &msg);
+	if (ret) {
+		status = fail(ret, &msg, "cannot build the release torrent");
+		ws_publish_release(&p);
+		goto out;
+	}
+	print_result(c, &p, &t, json, now_seconds() - t0);
 	status = 0;
+	ws_release_torrent_release(&t);
 	ws_publish_release(&p);
 out:
 	ws_seckey_free(sk);

@@ -953,6 +953,65 @@ extern "C" int ws_lt_file_index(ws_lt_torrent *t, const char *path, int *index)
 	}
 }
 
+extern "C" int ws_lt_files(ws_lt_torrent *t, char *name, size_t namelen,
+			   struct ws_lt_file_info **out, size_t *n)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		lt::file_storage const &fs = ti->files();
+		std::string const top = fs.name();
+		if (top.size() + 1 > namelen)
+			return WS_ETOOBIG;
+		std::vector<struct ws_lt_file_info> v;
+		for (lt::file_index_t i : fs.file_range()) {
+			if (fs.pad_file_at(i))
+				continue;
+			std::string path = fs.file_path(i);
+			/* strip the top folder: multi-file paths start with it */
+			if (path.compare(0, top.size() + 1, top + "/") == 0)
+				path = path.substr(top.size() + 1);
+			struct ws_lt_file_info f;
+			std::memset(&f, 0, sizeof(f));
+			f.index = static_cast<int>(i);
+			f.size = static_cast<uint64_t>(fs.file_size(i));
+			f.path = static_cast<char *>(std::malloc(path.size() + 1));
+			if (!f.path)
+				throw std::bad_alloc();
+			std::memcpy(f.path, path.c_str(), path.size() + 1);
+			lt::sha256_hash const root = fs.root(i);
+			if (!root.is_all_zeros()) {
+				std::memcpy(f.root, root.data(), 32);
+				f.has_root = 1;
+			}
+			v.push_back(f);
+		}
+		*out = static_cast<struct ws_lt_file_info *>(
+			std::malloc((v.empty() ? 1 : v.size()) * sizeof(**out)));
+		if (!*out) {
+			for (auto &f : v)
+				std::free(f.path);
+			return -ENOMEM;
+		}
+		std::copy(v.begin(), v.end(), *out);
+		*n = v.size();
+		std::memcpy(name, top.c_str(), top.size() + 1);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" void ws_lt_files_free(struct ws_lt_file_info *files, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		std::free(files[i].path);
+	std::free(files);
+}
+
 static enum ws_lt_state map_state(const lt::torrent_status &st)
 {
 	switch (st.state) {

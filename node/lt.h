@@ -277,6 +277,24 @@ int ws_lt_set_file_priority(ws_lt_torrent *t, int file, int prio);
  */
 int ws_lt_file_index(ws_lt_torrent *t, const char *path, int *index);
 
+/* One real (not pad) file of a torrent, as ws_lt_files lists it. */
+struct ws_lt_file_info {
+	char *path;               /* relative to the top folder (malloc'd) */
+	uint64_t size;
+	uint8_t root[32];         /* v2 pieces root, when has_root */
+	int has_root;             /* 0 for empty files */
+	int index;                /* libtorrent's file index */
+};
+
+/*
+ * ws_lt_files - the torrent's files in torrent order, pad files left out,
+ * and its top folder name into name (namelen bytes).  WS_ENOTFOUND before
+ * metadata.  Free *out with ws_lt_files_free(*out, *n).
+ */
+int ws_lt_files(ws_lt_torrent *t, char *name, size_t namelen,
+		struct ws_lt_file_info **out, size_t *n);
+void ws_lt_files_free(struct ws_lt_file_info *files, size_t n);
+
 enum ws_lt_state {
 	WS_LT_CHECKING = 1, WS_LT_METADATA, WS_LT_DOWNLOADING,
 	WS_LT_FINISHED,  /* every wanted file is done */

@@ -159,3 +159,11 @@ int ws_merkle_piece_layer(const uint8_t (*chunks)[32], uint64_t nchunks,
 	free(nodes);
 	return 0;
 }
+
+uint64_t ws_piece_size_for(uint64_t total)
+{
+	uint64_t ps = WS_CHUNK_SIZE;
+	while (ps < (64u << 20) && total / ps > 10000)
+		ps <<= 1;
+	return ps;
+}

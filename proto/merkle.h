@@ -70,6 +70,15 @@ int ws_merkle_piece_layer(const uint8_t (*chunks)[32], uint64_t nchunks,
 			  uint64_t size, uint64_t piece_size,
 			  uint8_t (*out)[32]);
 
+/*
+ * ws_piece_size_for - the torrent piece size for a release of total bytes:
+ * a power of two from WS_CHUNK_SIZE (4 MiB) to 64 MiB aiming at no more
+ * than about 10,000 pieces, so a 700 GB release keeps a small info dict
+ * (its v1 piece hashes are 20 bytes each) and piece layers can be derived
+ * from chunk roots.
+ */
+uint64_t ws_piece_size_for(uint64_t total);
+
 /* ws_merkle_pad_hash - root of a subtree of `leaves` zero leaves. */
 void ws_merkle_pad_hash(uint64_t leaves, uint8_t out[32]);
 

@@ -14,7 +14,7 @@
 
 struct ws_index {
 	MDB_env *env;
-	MDB_dbi manifests, sigs, versions, names, trust, events;
+	MDB_dbi manifests, sigs, versions, names, trust, events, torrents, infohash;
 };
 
 /* versions value: fixed header then the path */
@@ -110,7 +110,7 @@ int ws_index_open(const char *dir, ws_index **out, char **msg)
 		return rc;
 	}
 	if ((rc = mdb_env_create(&ix->env)) ||
-	    (rc = mdb_env_set_maxdbs(ix->env, 8)) ||
+	    (rc = mdb_env_set_maxdbs(ix->env, 16)) ||
 	    (rc = mdb_env_set_mapsize(ix->env, MAP_SIZE)) ||
 	    (rc = mdb_env_open(ix->env, dir, MDB_NOTLS, 0644)))
 		goto fail;
@@ -120,7 +120,9 @@ int ws_index_open(const char *dir, ws_index **out, char **msg)
 	    (rc = mdb_dbi_open(txn, "versions", MDB_CREATE, &ix->versions)) ||
 	    (rc = mdb_dbi_open(txn, "names", MDB_CREATE, &ix->names)) ||
 	    (rc = mdb_dbi_open(txn, "trust", MDB_CREATE, &ix->trust)) ||
-	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ix->events)))
+	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ix->events)) ||
+	    (rc = mdb_dbi_open(txn, "torrents", MDB_CREATE, &ix->torrents)) ||
+	    (rc = mdb_dbi_open(txn, "infohash", MDB_CREATE, &ix->infohash)))
 		goto fail;
 	if ((rc = mdb_txn_commit(txn))) {
 		txn = NULL;
@@ -630,6 +632,80 @@ int ws_index_name_flags(ws_index *ix, const uint8_t pk[32], const char *name,
 	mdb_txn_abort(txn);
 	if (rc == 0)
 		*flags = nr.flags;
+	return lmdb_err(rc);
+}
+
+/* ---- torrents ---- */
+
+/* torrents value: v2[32] v1[20] then the bencoded torrent */
+int ws_index_put_torrent(ws_index *ix, const uint8_t mhash[32],
+			 const uint8_t *torrent, size_t len,
+			 const uint8_t v2[32], const uint8_t v1[20])
+{
+	uint8_t *buf = xmalloc(52 + len);
+	MDB_val k = { 32, (void *)mhash }, v = { 52 + len, buf };
+	MDB_txn *txn;
+	int rc;
+
+	memcpy(buf, v2, 32);
+	memcpy(buf + 32, v1, 20);
+	memcpy(buf + 52, torrent, len);
+	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn))) {
+		free(buf);
+		return lmdb_err(rc);
+	}
+	rc = mdb_put(txn, ix->torrents, &k, &v, MDB_NOOVERWRITE);
+	if (rc == 0) {
+		MDB_val hk = { 32, (void *)v2 }, hv = { 32, (void *)mhash };
+		rc = mdb_put(txn, ix->infohash, &hk, &hv, 0);
+	}
+	free(buf);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc == MDB_KEYEXIST ? WS_EEXIST : lmdb_err(rc);
+	}
+	return lmdb_err(mdb_txn_commit(txn));
+}
+
+int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
+			 uint8_t **torrent, size_t *len, uint8_t v2[32],
+			 uint8_t v1[20])
+{
+	MDB_val k = { 32, (void *)mhash }, v;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc)
+		return lmdb_err(rc);
+	rc = mdb_get(txn, ix->torrents, &k, &v);
+	if (rc == 0 && v.mv_size < 52)
+		rc = MDB_CORRUPTED;
+	if (rc == 0) {
+		const uint8_t *b = v.mv_data;
+		if (v2)
+			memcpy(v2, b, 32);
+		if (v1)
+			memcpy(v1, b + 32, 20);
+		*len = v.mv_size - 52;
+		*torrent = xmalloc(*len ? *len : 1);
+		memcpy(*torrent, b + 52, *len);
+	}
+	mdb_txn_abort(txn);
+	return lmdb_err(rc);
+}
+
+int ws_index_find_infohash(ws_index *ix, const uint8_t v2[32], uint8_t mhash[32])
+{
+	MDB_val k = { 32, (void *)v2 }, v;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc)
+		return lmdb_err(rc);
+	rc = mdb_get(txn, ix->infohash, &k, &v);
+	if (rc == 0 && v.mv_size == 32)
+		memcpy(mhash, v.mv_data, 32);
+	mdb_txn_abort(txn);
 	return lmdb_err(rc);
 }
 

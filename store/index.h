@@ -105,6 +105,29 @@ enum ws_name_flags {
 int ws_index_name_flags(ws_index *ix, const uint8_t pk[32], const char *name,
 			unsigned *flags);
 
+/* ---- torrents ---- */
+
+/*
+ * ws_index_put_torrent - keep the release torrent of manifest mhash (with
+ * its info-hashes), and the v2 info-hash -> manifest mapping.  A torrent
+ * already kept for mhash is not replaced (WS_EEXIST).
+ */
+int ws_index_put_torrent(ws_index *ix, const uint8_t mhash[32],
+			 const uint8_t *torrent, size_t len,
+			 const uint8_t v2[32], const uint8_t v1[20]);
+
+/*
+ * ws_index_get_torrent - the torrent of manifest mhash: *torrent malloc'd
+ * (caller frees), info-hashes into v2/v1 (either may be NULL).
+ * WS_ENOTFOUND when none is kept.
+ */
+int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
+			 uint8_t **torrent, size_t *len, uint8_t v2[32],
+			 uint8_t v1[20]);
+
+/* ws_index_find_infohash - the manifest hash whose torrent has v2. */
+int ws_index_find_infohash(ws_index *ix, const uint8_t v2[32], uint8_t mhash[32]);
+
 /* ---- trust ---- */
 
 struct ws_trust {

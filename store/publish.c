@@ -2,12 +2,14 @@
 #include "publish.h"
 #include "walk.h"
 #include "proto/error.h"
+#include "proto/merkle.h"
 #include "proto/util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Decide the version and previous-manifest hash before any hashing, so a
  * version the chain would refuse costs nothing. */
@@ -73,6 +75,17 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 		ret = ws_seterr(msg, WS_ENOTFOUND, "'%s' has no files to publish", p->dir);
 		goto fail;
 	}
+	if (p->for_swarm) {
+		uint64_t total = 0;
+		struct stat sb;
+		for (size_t i = 0; i < n; i++) {
+			char *src = xasprintf("%s/%s", p->dir, paths[i]);
+			if (stat(src, &sb) == 0)
+				total += (uint64_t)sb.st_size;
+			free(src);
+		}
+		p->piece_size = ws_piece_size_for(total);
+	}
 	if ((ret = ws_store_stage(st, &stage, msg)))
 		goto fail;
 	p->hashes = xcalloc(n, sizeof(*p->hashes));
@@ -84,9 +97,10 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 		free(src);
 		p->hashes[i].path = dst;
 		p->hashes[i].want_sha256 = 1;
-		p->hashes[i].v1_piece_size = p->v1_piece_size;
-		/* hybrid torrents pad every file but the last to a piece */
-		p->hashes[i].v1_pad_last = i + 1 < n;
+		p->hashes[i].v1_piece_size = p->piece_size;
+		/* a release torrent always holds several files (the manifest
+		 * too), and then libtorrent pads every file to a piece */
+		p->hashes[i].v1_pad_last = 1;
 		if (ret)
 			goto fail;
 	}

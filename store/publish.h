@@ -27,7 +27,9 @@ struct ws_publish {
 	int retracted;              /* mark this version retracted */
 	int copy;                   /* copy files, never hard-link them */
 	const struct ws_seckey *sk;
-	uint64_t v1_piece_size;     /* also hash v1 pieces of this size; 0: no */
+	int for_swarm;              /* also hash v1 pieces for a hybrid torrent,
+				     * with ws_piece_size_for(release size) */
+	uint64_t piece_size;        /* out: that piece size, when for_swarm */
 	ws_hash_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
 	/* out, valid after success until ws_publish_release */

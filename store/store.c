@@ -76,7 +76,7 @@ char *ws_store_release_relpath(const uint8_t pk[32], const char *name,
 {
 	char hex[65];
 	ws_hex(pk, 32, hex);
-	return xasprintf("releases/%s/%s/%lld", hex, name, (long long)version);
+	return xasprintf("releases/%s/%s@%lld", hex, name, (long long)version);
 }
 
 char *ws_store_path(const struct ws_store *st, const char *rel)

@@ -3,10 +3,11 @@
  *
  * Part of store/.  Layout of a home (docs/index.md):
  *   index/                      LMDB environment (index.h)
- *   releases/PKHEX/NAME/VERSION/ release folders: the files, and
+ *   releases/PKHEX/NAME@VERSION/ release folders: the files, and
  *                               .weightsync/manifest.json{,.minisig}
  *   keys/publisher.key{,.pub}   the default publisher key
- *   tmp/                        staging; anything here is disposable
+ *   resume/V2HEX.resume         libtorrent resume data of seeded releases
+ *   tmp/                        staging and partial fetches (fetch-V2HEX/)
  * Release folders are only ever created by renaming a complete staging
  * folder into place, so a folder under releases/ is never half-written.
  */
@@ -37,7 +38,9 @@ int ws_store_home(const char *override, char **out);
 int ws_store_open(const char *home, struct ws_store **out, char **msg);
 void ws_store_free(struct ws_store *st);
 
-/* ws_store_release_relpath - "releases/PKHEX/NAME/VERSION" (malloc'd). */
+/* ws_store_release_relpath - "releases/PKHEX/NAME@VERSION" (malloc'd).
+ * The folder name is also the release torrent's name, so the folder's
+ * parent is the save path the swarm uses. */
 char *ws_store_release_relpath(const uint8_t pk[32], const char *name,
 			       int64_t version);
 

@@ -1,0 +1,121 @@
+/* torrent.c - build and find release torrents (see torrent.h) */
+#include "torrent.h"
+#include "lt.h"
+#include "proto/error.h"
+#include "proto/link.h"
+#include "proto/merkle.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
+			    const char *const *web_seeds, size_t n_web_seeds,
+			    struct ws_release_torrent *out, char **msg)
+{
+	const size_t n = p->m.nfiles;
+	struct ws_lt_file *files = xcalloc(n + 2, sizeof(*files));
+	uint8_t (**layers)[32] = xcalloc(n, sizeof(*layers));
+	struct ws_hash_file meta[2];
+	char *folder = ws_store_path(st, p->relpath), *name;
+	uint8_t mhash[32];
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	memset(meta, 0, sizeof(meta));
+	if (!p->piece_size) {
+		ret = ws_seterr(msg, -EINVAL, "release was not hashed for the swarm");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ws_hash_file *h = &p->hashes[i];
+		files[i].path = p->m.files[i].path;
+		files[i].size = h->size;
+		files[i].pieces_root = h->root;
+		files[i].v1_pieces = (const uint8_t *)h->v1;
+		if (h->size > p->piece_size) {
+			uint64_t np = (h->size + p->piece_size - 1) / p->piece_size;
+			layers[i] = xcalloc(np, 32);
+			if ((ret = ws_merkle_piece_layer((const uint8_t (*)[32])h->chunks,
+							 h->nchunks, h->size,
+							 p->piece_size, layers[i]))) {
+				ws_seterr(msg, ret, "cannot build the piece layer of '%s'",
+					  files[i].path);
+				goto out;
+			}
+			files[i].v2_pieces = (const uint8_t *)layers[i];
+		}
+	}
+	/* the manifest and its signature travel in the torrent too: a fetch
+	 * gets them first and checks them before asking for model data */
+	meta[0].path = xasprintf("%s/" WS_MANIFEST_FILE, folder);
+	meta[1].path = xasprintf("%s/" WS_SIG_FILE, folder);
+	for (int i = 0; i < 2; i++) {
+		meta[i].v1_piece_size = p->piece_size;
+		meta[i].v1_pad_last = 1;
+	}
+	if ((ret = ws_hash_files(meta, 2, 1, NULL, NULL)) ||
+	    (ret = meta[0].error) || (ret = meta[1].error)) {
+		ws_seterr(msg, ret, "cannot hash the manifest files: %s", ws_strerror(ret));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		files[n + i].path = i ? WS_SIG_FILE : WS_MANIFEST_FILE;
+		files[n + i].size = meta[i].size;
+		files[n + i].pieces_root = meta[i].root;
+		files[n + i].v1_pieces = (const uint8_t *)meta[i].v1;
+	}
+	name = strrchr(p->relpath, '/') + 1;
+	if ((ret = ws_lt_torrent_build(files, n + 2, (uint32_t)p->piece_size, name,
+				       web_seeds, n_web_seeds, &out->torrent,
+				       &out->len, out->v2, out->v1, msg)))
+		goto out;
+	ws_manifest_hash(p->manifest, p->manifest_len, mhash);
+	ret = ws_index_put_torrent(st->index, mhash, out->torrent, out->len,
+				   out->v2, out->v1);
+	if (ret == WS_EEXIST)
+		ret = 0;
+	if (ret) {
+		ws_seterr(msg, ret, "cannot keep the torrent in the index: %s",
+			  ws_strerror(ret));
+		goto out;
+	}
+	out->link = ws_link_format(out->v1, out->v2, &p->m.publisher, p->m.name,
+				   p->m.version, mhash);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(layers[i]);
+	for (int i = 0; i < 2; i++) {
+		ws_hash_file_release(&meta[i]);
+		free((char *)meta[i].path);
+	}
+	free(layers);
+	free(files);
+	free(folder);
+	if (ret)
+		ws_release_torrent_release(out);
+	return ret;
+}
+
+int ws_torrent_link(struct ws_store *st, const struct ws_release *r,
+		    const struct ws_manifest *m, char **link)
+{
+	uint8_t *t = NULL, v2[32], v1[20];
+	size_t len;
+	int ret = ws_index_get_torrent(st->index, r->mhash, &t, &len, v2, v1);
+
+	if (ret)
+		return ret;
+	free(t);
+	*link = ws_link_format(v1, v2, &m->publisher, m->name, m->version, r->mhash);
+	return 0;
+}
+
+void ws_release_torrent_release(struct ws_release_torrent *t)
+{
+	free(t->torrent);
+	free(t->link);
+	memset(t, 0, sizeof(*t));
+}
