@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "node/session.h"
 #include "store/store.h"
 
 #define EXIT_VERIFY 1
@@ -43,6 +44,31 @@ int cmd_trust(struct cli *c, int argc, char **argv);
 int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);
 int cmd_show(struct cli *c, int argc, char **argv);
+int cmd_fetch(struct cli *c, int argc, char **argv);
+int cmd_seed(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+
+/* ---- network options shared by seed and fetch (netopts.c) ---- */
+
+enum net_opt_ids {
+	OPT_LISTEN = 1000, OPT_BOOTSTRAP, OPT_PEER, OPT_NO_DHT, OPT_UPNP,
+	OPT_NATPMP, OPT_LSD, OPT_UPLOAD_LIMIT, OPT_DOWNLOAD_LIMIT,
+};
+#define NET_LONG_OPTIONS \
+	{ "listen", required_argument, NULL, OPT_LISTEN }, \
+	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP }, \
+	{ "peer", required_argument, NULL, OPT_PEER }, \
+	{ "no-dht", no_argument, NULL, OPT_NO_DHT }, \
+	{ "upnp", no_argument, NULL, OPT_UPNP }, \
+	{ "natpmp", no_argument, NULL, OPT_NATPMP }, \
+	{ "lsd", no_argument, NULL, OPT_LSD }, \
+	{ "upload-limit", required_argument, NULL, OPT_UPLOAD_LIMIT }, \
+	{ "download-limit", required_argument, NULL, OPT_DOWNLOAD_LIMIT }
+#define NET_USAGE "[--listen ADDR:PORT] [--bootstrap ADDR:PORT]... [--peer ADDR:PORT]... " \
+	"[--no-dht] [--upnp] [--natpmp] [--lsd] [--upload-limit B/s] [--download-limit B/s]"
+
+/* net_option - apply one of the options above; 0 or EXIT_ERROR (printed). */
+int net_option(const char *cmd, int opt, const char *arg, struct ws_net_opts *n);
 
 /* ---- output (output.c) ---- */
 

@@ -4,12 +4,14 @@
 #include "proto/util.h"
 #include "store/audit.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Result of auditing one release, for the summary and the exit status. */
 struct audit_run {
@@ -94,10 +96,9 @@ static void audit_one(struct cli *c, struct audit_run *run, const char *dir,
 		}
 		err("'%s': %s", dir, msg ? msg : ws_strerror(ret));
 		free(msg);
-		if (ws_error_is_verification(ret) || ret == WS_EFORMAT)
-			run->mismatches++;
-		else
-			run->errors++;
+		/* a manifest that does not parse or verify is a failed check,
+		 * whatever the reason */
+		run->mismatches++;
 		return;
 	}
 	if (!run->json)
@@ -233,9 +234,18 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		char *manifest = NULL, *sig = NULL, *msg = NULL;
 		size_t mlen, slen;
 		if ((ret = ws_store_read_meta(arg, &manifest, &mlen, &sig, &slen, &msg))) {
+			char *mp = xasprintf("%s/" WS_MANIFEST_FILE, arg);
+			int has_manifest = access(mp, F_OK) == 0;
 			int st = fail(ret, &msg, "cannot read the release folder");
-			err("to audit a folder without its own manifest, name the release: "
-			    "'weightsync audit %s --release NAME[@V]'", arg);
+			/* a release folder whose manifest is oversized or whose
+			 * signature is gone fails verification; a folder with no
+			 * manifest at all is just not a release folder */
+			if (has_manifest && (ret == WS_ETOOBIG || ret == -ENOENT))
+				st = EXIT_VERIFY;
+			if (is_dir(arg) && !has_manifest)
+				err("to audit a folder without its own manifest, name the "
+				    "release: 'weightsync audit %s --release NAME[@V]'", arg);
+			free(mp);
 			json_decref(run.out);
 			return st;
 		}

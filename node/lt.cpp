@@ -1012,6 +1012,33 @@ extern "C" void ws_lt_files_free(struct ws_lt_file_info *files, size_t n)
 	std::free(files);
 }
 
+extern "C" int ws_lt_info_hashes(ws_lt_torrent *t, uint8_t v2[32], uint8_t v1[20],
+				 int *has_v2, int *has_v1)
+{
+	try {
+		lt::info_hash_t const ih = t->h.info_hashes();
+		*has_v2 = ih.has_v2();
+		*has_v1 = ih.has_v1();
+		if (ih.has_v2())
+			std::memcpy(v2, ih.v2.data(), 32);
+		if (ih.has_v1())
+			std::memcpy(v1, ih.v1.data(), 20);
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_force_recheck(ws_lt_torrent *t)
+{
+	try {
+		t->h.force_recheck();
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
 static enum ws_lt_state map_state(const lt::torrent_status &st)
 {
 	switch (st.state) {

@@ -295,6 +295,17 @@ int ws_lt_files(ws_lt_torrent *t, char *name, size_t namelen,
 		struct ws_lt_file_info **out, size_t *n);
 void ws_lt_files_free(struct ws_lt_file_info *files, size_t n);
 
+/* ws_lt_info_hashes - the torrent's info-hashes (which of them it has). */
+int ws_lt_info_hashes(ws_lt_torrent *t, uint8_t v2[32], uint8_t v1[20],
+		      int *has_v2, int *has_v1);
+
+/*
+ * ws_lt_force_recheck - hash the files on disk again (state
+ * WS_LT_CHECKING until done): pieces found good count as downloaded.  Used
+ * after files were placed under the torrent by other means.
+ */
+int ws_lt_force_recheck(ws_lt_torrent *t);
+
 enum ws_lt_state {
 	WS_LT_CHECKING = 1, WS_LT_METADATA, WS_LT_DOWNLOADING,
 	WS_LT_FINISHED,  /* every wanted file is done */

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,40 @@ void ws_sha_free(ws_sha *h)
 	free(h);
 }
 
+/*
+ * One-shot SHA-256 is called for every 16 KiB block and every tree node (a
+ * 64-byte message): EVP_Digest() with EVP_sha256() looks the algorithm up
+ * in the provider store (a read lock shared by all threads) and allocates a
+ * context on every call, three times the cost of hashing 64 bytes.  Fetch
+ * the algorithm once and keep one context per thread, freed when the
+ * thread ends.
+ */
+static EVP_MD *sha256_md;
+static pthread_key_t sha256_key;
+static int sha256_key_ok;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_ctx_free(void *p) { EVP_MD_CTX_free(p); }
+
+static void sha256_init_once(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	sha256_key_ok = sha256_md && pthread_key_create(&sha256_key, sha256_ctx_free) == 0;
+}
+
 void ws_sha256(const void *data, size_t len, uint8_t out[32])
 {
+	EVP_MD_CTX *c = NULL;
+
+	pthread_once(&sha256_once, sha256_init_once);
+	if (sha256_key_ok && !(c = pthread_getspecific(sha256_key)) &&
+	    (c = EVP_MD_CTX_new()) && pthread_setspecific(sha256_key, c)) {
+		EVP_MD_CTX_free(c);
+		c = NULL;
+	}
+	if (c && EVP_DigestInit_ex2(c, sha256_md, NULL) &&
+	    EVP_DigestUpdate(c, data, len) && EVP_DigestFinal_ex(c, out, NULL))
+		return;
 	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
 }
 

@@ -355,7 +355,15 @@ int ws_seckey_load(const char *path, const char *password,
 		}
 	}
 	seckey_checksum(blob + 54, blob + 62, chk);
-	if (sodium_memcmp(chk, blob + 54 + 72, 32) != 0) {
+	/* minisign 0.11 leaves the checksum of an unencrypted key (-W) all
+	 * zero; there is nothing to check it against then */
+	if (!enc && sodium_is_zero(blob + 54 + 72, 32)) {
+		crypto_sign_ed25519_sk_to_pk(chk, blob + 62);
+		if (memcmp(chk, blob + 62 + 32, 32)) {
+			ret = ws_seterr(msg, WS_EFORMAT, "'%s': inconsistent secret key", path);
+			goto out;
+		}
+	} else if (sodium_memcmp(chk, blob + 54 + 72, 32) != 0) {
 		ret = enc ? ws_seterr(msg, WS_EPASSWORD,
 				      "wrong password for secret key '%s'", path)
 			  : ws_seterr(msg, WS_EFORMAT,

@@ -33,7 +33,9 @@ struct run {
 	atomic_size_t next;
 	atomic_uint_fast64_t done;
 	uint64_t buf_size;
-	pthread_mutex_t lock;       /* guards files[].error */
+	pthread_mutex_t lock;       /* guards files[].error and running */
+	pthread_cond_t finished;    /* signalled as each worker ends */
+	int running;                /* workers not yet ended */
 };
 
 static void set_error(struct run *r, size_t file, int err)
@@ -117,9 +119,8 @@ static void run_chunks(struct run *r, struct task *t, uint8_t *buf)
 	atomic_fetch_add(&r->done, t->len);
 }
 
-static void *worker(void *arg)
+static void work(struct run *r)
 {
-	struct run *r = arg;
 	uint8_t *buf = malloc(r->buf_size);
 
 	if (!buf) {
@@ -130,7 +131,7 @@ static void *worker(void *arg)
 				break;
 			set_error(r, r->tasks[i].file, -ENOMEM);
 		}
-		return NULL;
+		return;
 	}
 	for (;;) {
 		size_t i = atomic_fetch_add(&r->next, 1);
@@ -145,6 +146,17 @@ static void *worker(void *arg)
 			run_chunks(r, t, buf);
 	}
 	free(buf);
+}
+
+static void *worker(void *arg)
+{
+	struct run *r = arg;
+
+	work(r);
+	pthread_mutex_lock(&r->lock);
+	r->running--;
+	pthread_cond_broadcast(&r->finished);
+	pthread_mutex_unlock(&r->lock);
 	return NULL;
 }
 
@@ -241,6 +253,13 @@ int ws_hash_files(struct ws_hash_file *files, size_t n, int threads,
 	for (size_t i = 0; i < n; i++)
 		r.fds[i] = -1;
 	pthread_mutex_init(&r.lock, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r.finished, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	r.ntasks = plan(&r, n, &total);
 	atomic_init(&r.next, 0);
 	atomic_init(&r.done, 0);
@@ -249,23 +268,43 @@ int ws_hash_files(struct ws_hash_file *files, size_t n, int threads,
 	if ((size_t)threads > r.ntasks)
 		threads = r.ntasks ? (int)r.ntasks : 1;
 	tids = xmalloc((size_t)threads * sizeof(*tids));
-	for (; started < threads; started++)
-		if (pthread_create(&tids[started], NULL, worker, &r) != 0)
+	for (; started < threads; started++) {
+		pthread_mutex_lock(&r.lock);
+		r.running++;
+		pthread_mutex_unlock(&r.lock);
+		if (pthread_create(&tids[started], NULL, worker, &r) != 0) {
+			pthread_mutex_lock(&r.lock);
+			r.running--;
+			pthread_mutex_unlock(&r.lock);
 			break;
+		}
+	}
 	if (started == 0) {
 		ret = -EAGAIN;
 		goto out;
 	}
 	if (progress) {
 		/* poll rather than call back from workers: the callback may
-		 * write to the terminal, which should happen on one thread */
-		while (atomic_load(&r.next) < r.ntasks + (size_t)started) {
-			struct timespec ts = { 0, 100 * 1000 * 1000 };
+		 * write to the terminal, which should happen on one thread.
+		 * Wait on the workers' ending, not a plain sleep, so the
+		 * last poll does not hold up a finished run. */
+		pthread_mutex_lock(&r.lock);
+		while (r.running > 0) {
+			struct timespec ts;
+			pthread_mutex_unlock(&r.lock);
 			progress(ctx, atomic_load(&r.done), total);
-			if (atomic_load(&r.done) >= total)
-				break;
-			nanosleep(&ts, NULL);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += 100 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_mutex_lock(&r.lock);
+			while (r.running > 0 &&
+			       pthread_cond_timedwait(&r.finished, &r.lock, &ts) != ETIMEDOUT)
+				;
 		}
+		pthread_mutex_unlock(&r.lock);
 	}
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
@@ -293,6 +332,7 @@ out:
 	free(r.tasks);
 	free(tids);
 	pthread_mutex_destroy(&r.lock);
+	pthread_cond_destroy(&r.finished);
 	return ret;
 }
 

@@ -220,11 +220,19 @@ int ws_store_read_meta(const char *dir, char **manifest, size_t *mlen,
 	int ret;
 
 	if ((ret = ws_read_file(mp, WS_MANIFEST_MAX, &m, mlen)) < 0) {
-		ws_seterr(msg, ret, "cannot read '%s': %s", mp, ws_strerror(ret));
+		if (ret == WS_ETOOBIG)
+			ws_seterr(msg, ret, "cannot read '%s': larger than the limit of %u bytes",
+				  mp, WS_MANIFEST_MAX);
+		else
+			ws_seterr(msg, ret, "cannot read '%s': %s", mp, ws_strerror(ret));
 		goto out;
 	}
 	if ((ret = ws_read_file(sp, WS_SIGFILE_MAX, &s, slen)) < 0) {
-		ws_seterr(msg, ret, "cannot read '%s': %s", sp, ws_strerror(ret));
+		if (ret == WS_ETOOBIG)
+			ws_seterr(msg, ret, "cannot read '%s': larger than the limit of %u bytes",
+				  sp, WS_SIGFILE_MAX);
+		else
+			ws_seterr(msg, ret, "cannot read '%s': %s", sp, ws_strerror(ret));
 		goto out;
 	}
 	*manifest = m;

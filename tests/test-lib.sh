@@ -2,11 +2,16 @@
 #
 #   . ./test-lib.sh
 #   test_expect_success 'what it shows' 'commands'
+#   test_expect_success PREREQ 'what it shows' 'commands'  (skipped without PREREQ)
 #   test_done
 #
 # Each test script gets a fresh temporary directory $TMP (removed at exit,
 # with every process started through start_bg stopped by its PID) and a
 # home $WEIGHTSYNC_HOME inside it.  `ws` runs the binary under test.
+#
+# A test body runs in a subshell with `set -e`: any failing command fails
+# the test.  Variables set in one body do not reach the next; share state
+# through files in $TMP.
 
 set -u
 TEST_NAME=$(basename "$0" .sh)
@@ -42,14 +47,60 @@ start_bg() {
 
 say() { echo "# $*"; }
 
-test_expect_success() {
+# Prerequisites, as in git: test_set_prereq NAME once it is known to hold;
+# test_have_prereq A,B succeeds when all of them hold.
+test_prereqs=,
+test_set_prereq() { test_prereqs="$test_prereqs$1,"; }
+test_have_prereq() {
+	for p in $(echo "$1" | tr ',' ' '); do
+		case $test_prereqs in *",$p,"*) ;; *) return 1 ;; esac
+	done
+}
+
+# test_skip DESCRIPTION REASON - count a test as skipped (TAP "# SKIP").
+test_skip() {
 	test_count=$((test_count + 1))
-	if (set -e; eval "$2") >"$TMP/.out" 2>&1; then
+	echo "ok $test_count - $1 # SKIP $2"
+}
+
+# test_run_ BODY - run BODY in a subshell with errexit in force; output
+# goes to $TMP/.out.  (Never inside an `if` condition: a shell ignores
+# set -e there, even in a subshell, so only the last command would count.)
+test_run_() {
+	( set -e; eval "$1" ) >"$TMP/.out" 2>&1
+}
+
+# test_expect_success [PREREQ] DESCRIPTION BODY
+test_expect_success() {
+	if [ $# = 3 ]; then
+		if ! test_have_prereq "$1"; then
+			test_skip "$2" "missing $1"
+			return 0
+		fi
+		shift
+	fi
+	test_count=$((test_count + 1))
+	test_run_ "$2"
+	if [ $? = 0 ]; then
 		echo "ok $test_count - $1"
 	else
 		echo "not ok $test_count - $1"
 		sed 's/^/#   /' "$TMP/.out"
 		test_failed=$((test_failed + 1))
+	fi
+}
+
+# test_expect_failure DESCRIPTION BODY - a known breakage: the body says
+# what should happen and fails today.  Reported as TAP TODO, so it does
+# not fail the suite; prove lists it when it starts passing.
+test_expect_failure() {
+	test_count=$((test_count + 1))
+	test_run_ "$2"
+	if [ $? = 0 ]; then
+		echo "ok $test_count - $1 # TODO known breakage vanished"
+	else
+		echo "not ok $test_count - $1 # TODO known breakage"
+		sed 's/^/#   /' "$TMP/.out"
 	fi
 }
 
@@ -86,6 +137,40 @@ make_model() {
 
 # index_dump - the index's releases, for "unchanged" checks.
 index_dump() { ws list --json; }
+
+# store_state [HOME] - everything a command could change in a home
+# (default $WEIGHTSYNC_HOME), for "nothing changed" checks: the releases,
+# the trust store, and every entry outside index/ (path, type, file size).
+store_state() {
+	h=${1:-$WEIGHTSYNC_HOME}
+	ws --home "$h" list --json && ws --home "$h" trust list --json &&
+	(cd "$h" && find . -path ./index -prune -o -type f -printf '%p f %s\n' \
+		-o -printf '%p %y\n' | LC_ALL=C sort)
+}
+
+# dir_state DIR - sha256 of every file under DIR and every entry's name,
+# for "left as it was" checks of a folder.
+dir_state() {
+	(cd "$1" && find . -printf '%p %y\n' | LC_ALL=C sort &&
+	 find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
+
+# release_dir NAME VERSION - the store's release folder, as `show` says.
+release_dir() {
+	ws show "$1@$2" --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["path"])'
+}
+
+# json_check FILE EXPR - FILE parses as JSON and the Python expression
+# EXPR holds for it (bound to j), e.g. json_check out 'j["intact"] is True'.
+json_check() {
+	python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+if not eval(sys.argv[2]):
+    sys.exit("json_check failed: %s\n%s" % (sys.argv[2], json.dumps(j, indent=1)[:4000]))' "$1" "$2"
+}
+
+command -v minisign >/dev/null 2>&1 && test_set_prereq MINISIGN
 
 test_done() {
 	echo "1..$test_count"

@@ -1,0 +1,203 @@
+/* cmd_fetch.c - weightsync fetch: a verified release from the swarm */
+#include "cli.h"
+#include "node/fetch.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_flag;
+static void on_stop(int sig) { (void)sig; stop_flag = 1; }
+
+struct fetch_view {
+	struct progress bar;
+	const char *phase;
+};
+
+static void show_progress(void *ctx, const struct ws_fetch_progress *p)
+{
+	struct fetch_view *v = ctx;
+	char a[16], b[16], r[16];
+
+	if (!v->bar.enabled)
+		return;
+	if (v->phase != p->phase) {
+		v->phase = p->phase;
+		v->bar.start = now_seconds();
+	}
+	fprintf(stderr, "\r\033[K%-11s %s / %s  %s/s  %d peers", p->phase,
+		human_size(p->done, a), human_size(p->total, b),
+		human_size((uint64_t)p->rate_down, r), p->peers);
+	if (p->rate_down > 0 && p->total > p->done)
+		fprintf(stderr, "  ETA %ds", (int)((p->total - p->done) / (uint64_t)p->rate_down));
+	fflush(stderr);
+	v->bar.drawn = 1;
+}
+
+static int dir_empty_or_missing(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return errno == ENOENT;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+/* An ordinary model folder at out: links from the store, and .weightsync/. */
+static int export_folder(struct cli *c, const struct ws_fetch_result *r,
+			 const char *out)
+{
+	char *src = ws_store_path(c->store, r->relpath), *msg = NULL;
+	int ret = 0;
+
+	if (!dir_empty_or_missing(out)) {
+		err("'%s' exists and is not empty", out);
+		free(src);
+		return WS_EEXIST;
+	}
+	for (size_t i = 0; i < r->m.nfiles && !ret; i++) {
+		char *a = xasprintf("%s/%s", src, r->m.files[i].path);
+		char *b = xasprintf("%s/%s", out, r->m.files[i].path);
+		ret = ws_store_link_file(a, b, 0, &msg);
+		free(a);
+		free(b);
+	}
+	for (int i = 0; i < 2 && !ret; i++) {
+		const char *f = i ? WS_SIG_FILE : WS_MANIFEST_FILE;
+		char *a = xasprintf("%s/%s", src, f), *b = xasprintf("%s/%s", out, f);
+		ret = ws_store_link_file(a, b, 1, &msg);
+		free(a);
+		free(b);
+	}
+	if (ret)
+		fail(ret, &msg, "cannot write the output folder");
+	free(src);
+	return ret;
+}
+
+int cmd_fetch(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "publisher", required_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		NET_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ws_fetch_opts fo;
+	struct ws_fetch_result res;
+	struct ws_pubkey publisher;
+	struct fetch_view view = { 0 };
+	struct sigaction sa;
+	const char *out = NULL;
+	char *msg = NULL, *folder = NULL;
+	int o, json = 0, ret, status;
+	double t0 = now_seconds();
+
+	memset(&fo, 0, sizeof(fo));
+	while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': out = optarg; break;
+		case 'P':
+			if (parse_pubkey_arg(optarg, &publisher))
+				return EXIT_ERROR;
+			fo.publisher = &publisher;
+			break;
+		case 'T':
+			fo.stall_timeout = atoi(optarg);
+			if (fo.stall_timeout <= 0)
+				return usage_error("fetch", "--timeout takes seconds");
+			break;
+		case 'j': json = 1; break;
+		default:
+			if (net_option("fetch", o, optarg, &fo.net))
+				return EXIT_ERROR;
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error("fetch", "expected one link");
+	if (!strncmp(argv[optind], "magnet:", 7)) {
+		if ((ret = ws_link_parse(argv[optind], &fo.link, &msg)))
+			return fail(ret, &msg, "bad link");
+	} else {
+		err("'%s' is not a link; fetching by name needs the DHT resolver, which "
+		    "this version does not have yet: pass the release link that "
+		    "'weightsync publish' or 'weightsync show' prints", argv[optind]);
+		return EXIT_ERROR;
+	}
+	if (fo.link.is_name_link) {
+		err("name links (BEP 46) need the DHT resolver, which this version does "
+		    "not have yet");
+		return EXIT_ERROR;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fo.stop = &stop_flag;
+	progress_init(&view.bar, "fetch");
+	fo.progress = show_progress;
+	fo.progress_ctx = &view;
+
+	ret = ws_fetch_run(c->store, &fo, &res, &msg);
+	progress_done(&view.bar);
+	if (json) {
+		json_t *rep = json_pack("{s:b, s:I, s:I, s:i, s:f}", "ok", ret == 0,
+					"downloaded", (json_int_t)res.downloaded,
+					"reused", (json_int_t)res.reused,
+					"hash_failures", res.hash_failures,
+					"seconds", now_seconds() - t0);
+		if (ret == 0) {
+			folder = ws_store_path(c->store, res.relpath);
+			json_object_set_new(rep, "name", json_string(res.m.name));
+			json_object_set_new(rep, "version", json_integer(res.m.version));
+			json_object_set_new(rep, "bytes", json_integer((json_int_t)res.total));
+			json_object_set_new(rep, "path", json_string(folder));
+			json_object_set_new(rep, "already_complete",
+					    json_boolean(res.already_complete));
+			if (out)
+				json_object_set_new(rep, "output", json_string(out));
+		} else {
+			json_object_set_new(rep, "error", json_string(msg ? msg : ws_strerror(ret)));
+		}
+		json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(rep);
+	}
+	if (ret)
+		return fail(ret, &msg, "fetch failed");
+	status = 0;
+	if (!folder)
+		folder = ws_store_path(c->store, res.relpath);
+	warn_if_equivocated(c, res.m.publisher.pk, res.m.name);
+	if (out && export_folder(c, &res, out))
+		status = EXIT_ERROR;
+	if (!json && status == 0) {
+		char sz[16], dl[16];
+		fprintf(stderr, "weightsync: %s@%lld verified: %zu files, %s (%s downloaded%s)\n",
+			res.m.name, (long long)res.m.version, res.m.nfiles,
+			human_size(res.total, sz), human_size(res.downloaded, dl),
+			res.already_complete ? ", already in the store" : "");
+		printf("%s\n", out ? out : folder);
+	}
+	free(folder);
+	ws_fetch_result_release(&res);
+	return status;
+}

@@ -1,0 +1,74 @@
+/*
+ * fetch.h - get a signed release from the swarm, verifying before trusting.
+ *
+ * Part of node/.  The order is the point:
+ *   1. the torrent's metadata comes from peers (or from a partial fetch
+ *      kept under home/tmp/fetch-V2HEX/, which is how a fetch resumes);
+ *   2. only .weightsync/manifest.json and its signature are downloaded;
+ *   3. they are checked: signature, trusted publisher, the link's manifest
+ *      hash, the index's chain rules, and that the torrent's files, sizes
+ *      and v2 pieces roots are exactly the manifest's -- any failure ends
+ *      the fetch before any model data is asked for;
+ *   4. files whose SHA-256 the store already holds are linked in, not
+ *      downloaded;
+ *   5. the rest is downloaded, every piece hash-checked by libtorrent on
+ *      arrival (peers sending bad pieces are banned);
+ *   6. every file's SHA-256 is checked against the manifest; only then is
+ *      the release moved into releases/ and marked complete.
+ * A fetch that stops (Ctrl-C, kill -9, a stall) keeps what it verified and
+ * the next run downloads only what is missing.
+ */
+#ifndef WS_NODE_FETCH_H
+#define WS_NODE_FETCH_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "proto/link.h"
+#include "session.h"
+#include "store/store.h"
+
+struct ws_fetch_progress {
+	const char *phase;          /* "metadata", "manifest", "checking",
+				     * "downloading", "verifying" */
+	uint64_t done, total;       /* bytes of the current phase */
+	int rate_down;              /* bytes/s */
+	int peers;
+};
+
+struct ws_fetch_opts {
+	struct ws_link link;        /* what to fetch (a release link) */
+	const struct ws_pubkey *publisher; /* --publisher: trust this key */
+	struct ws_net_opts net;
+	int stall_timeout;          /* seconds without progress before giving
+				     * up (0: 60) */
+	volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
+	void (*progress)(void *ctx, const struct ws_fetch_progress *p);
+	void *progress_ctx;
+};
+
+struct ws_fetch_result {
+	struct ws_manifest m;       /* the verified manifest */
+	char *relpath;              /* release folder, relative to the home */
+	uint64_t downloaded;        /* payload bytes received this run */
+	uint64_t reused;            /* bytes linked from the store, not fetched */
+	uint64_t total;             /* bytes of model files */
+	int already_complete;       /* the store had it: nothing fetched */
+	int hash_failures;          /* bad pieces received (and refused) */
+};
+
+/*
+ * ws_fetch_run - fetch o->link into st.  Returns 0 with *res filled, or:
+ * WS_EUNTRUSTED, WS_EBADSIG, WS_EWRONGKEY, WS_EMISMATCH (manifest or
+ * torrent disagree), WS_EROLLBACK/WS_EFORK/WS_EGAP/WS_EEQUIVOCATION (the
+ * chain), WS_EBADHASH (data failed verification and no peer had good
+ * data), WS_ETIMEOUT (no progress), WS_EINTERRUPTED (stopped), or an I/O
+ * or network error; *msg says what.  Release *res with
+ * ws_fetch_result_release.
+ */
+int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
+		 struct ws_fetch_result *res, char **msg);
+
+void ws_fetch_result_release(struct ws_fetch_result *r);
+
+#endif

@@ -1,0 +1,250 @@
+/* seeder.c - the long-running seeding node (see seeder.h) */
+#include "seeder.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+struct seeded {
+	uint8_t mhash[32];
+	uint8_t v2[32];
+	char name[WS_NAME_MAX + 1];
+	int64_t version;
+	ws_lt_torrent *t;
+};
+
+struct node {
+	struct ws_store *st;
+	const struct ws_seed_opts *o;
+	ws_lt_session *ses;
+	struct seeded *rel;
+	size_t n, cap;
+	int64_t started;
+};
+
+static void logf_(struct node *nd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void logf_(struct node *nd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	if (!nd->o->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	nd->o->log(line);
+}
+
+static char *resume_path(struct node *nd, const uint8_t v2[32])
+{
+	char hex[65];
+	ws_hex(v2, 32, hex);
+	return xasprintf("%s/resume/%s.resume", nd->st->home, hex);
+}
+
+static int is_seeded(struct node *nd, const uint8_t mhash[32])
+{
+	for (size_t i = 0; i < nd->n; i++)
+		if (!memcmp(nd->rel[i].mhash, mhash, 32))
+			return 1;
+	return 0;
+}
+
+static void add_release(struct node *nd, const struct ws_release *r)
+{
+	uint8_t *tor = NULL, v2[32], v1[20], *resume = NULL;
+	size_t len, rlen = 0;
+	char *rp, *save, *msg = NULL;
+	ws_lt_torrent *t = NULL;
+	int ret;
+
+	if (ws_index_get_torrent(nd->st->index, r->mhash, &tor, &len, v2, v1))
+		return; /* published before torrents were kept: nothing to seed */
+	rp = resume_path(nd, v2);
+	save = xasprintf("%s/%s", nd->st->home, r->path);
+	*strrchr(save, '/') = '\0';  /* the torrent's save path: the folder's parent */
+	ret = -1;
+	if (ws_read_file(rp, 64u << 20, (char **)&resume, &rlen) == 0) {
+		ret = ws_lt_add(nd->ses, tor, len, save, resume, rlen, 0, &t, NULL);
+		if (ret)
+			unlink(rp); /* stale or foreign: fall back to seed mode */
+	}
+	if (ret)
+		ret = ws_lt_add(nd->ses, tor, len, save, NULL, 0, WS_LT_SEED_MODE, &t, &msg);
+	if (ret) {
+		logf_(nd, "cannot seed %s@%lld: %s", r->name, (long long)r->version,
+		      msg ? msg : ws_strerror(ret));
+	} else {
+		if (nd->n == nd->cap) {
+			nd->cap = nd->cap ? 2 * nd->cap : 16;
+			nd->rel = xrealloc(nd->rel, nd->cap * sizeof(*nd->rel));
+		}
+		struct seeded *s = &nd->rel[nd->n++];
+		memcpy(s->mhash, r->mhash, 32);
+		memcpy(s->v2, v2, 32);
+		snprintf(s->name, sizeof(s->name), "%s", r->name);
+		s->version = r->version;
+		s->t = t;
+		ws_net_dial(&nd->o->net, t);
+		logf_(nd, "seeding %s@%lld%s", r->name, (long long)r->version,
+		      resume ? "" : " (pieces verified as they are requested)");
+	}
+	free(msg);
+	free(resume);
+	free(rp);
+	free(save);
+	free(tor);
+}
+
+/* Seed every complete release not seeded yet. */
+static void sync_releases(struct node *nd)
+{
+	struct ws_release *rels = NULL;
+	size_t n = 0;
+
+	if (ws_index_list(nd->st->index, NULL, NULL, &rels, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (rels[i].status == WS_REL_ACCEPTED && rels[i].complete &&
+		    !is_seeded(nd, rels[i].mhash))
+			add_release(nd, &rels[i]);
+	ws_releases_free(rels, n);
+}
+
+static const char *state_name(enum ws_lt_state s)
+{
+	switch (s) {
+	case WS_LT_CHECKING: return "checking";
+	case WS_LT_METADATA: return "metadata";
+	case WS_LT_DOWNLOADING: return "downloading";
+	case WS_LT_FINISHED: return "finished";
+	case WS_LT_SEEDING: return "seeding";
+	case WS_LT_ERROR: return "error";
+	}
+	return "unknown";
+}
+
+static void write_status(struct node *nd, const char *state)
+{
+	struct ws_lt_session_stats ss = { 0 };
+	json_t *o, *arr = json_array();
+	char *text, *path, listen[96], started[21];
+
+	ws_lt_session_stats(nd->ses, &ss);
+	for (size_t i = 0; i < nd->n; i++) {
+		struct ws_lt_status s;
+		char hex[65];
+		memset(&s, 0, sizeof(s));
+		ws_lt_status(nd->rel[i].t, &s);
+		ws_hex(nd->rel[i].v2, 32, hex);
+		json_array_append_new(arr, json_pack(
+			"{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:i}",
+			"name", nd->rel[i].name, "version", (json_int_t)nd->rel[i].version,
+			"info_hash_v2", hex, "state", state_name(s.state),
+			"peers", s.peers, "uploaded", (json_int_t)s.payload_up,
+			"downloaded", (json_int_t)s.payload_down,
+			"hash_failures", s.hash_failures));
+	}
+	snprintf(listen, sizeof(listen), "%s", nd->o->net.listen ? nd->o->net.listen : "0.0.0.0:0");
+	char *colon = strrchr(listen, ':');
+	if (colon)
+		snprintf(colon + 1, sizeof(listen) - (size_t)(colon + 1 - listen), "%d",
+			 ws_lt_listen_port(nd->ses));
+	ws_format_time(nd->started, started);
+	o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:b, s:i, s:I, s:I, s:I, s:o}",
+		      "state", state, "pid", (int)getpid(), "started", started,
+		      "listen", listen, "dht_nodes", ss.dht_nodes,
+		      "dht", !nd->o->net.no_dht, "peers", ss.peers,
+		      "bytes_up", (json_int_t)ss.bytes_up, "bytes_down", (json_int_t)ss.bytes_down,
+		      "updated", (json_int_t)ws_now(), "releases", arr);
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	path = xasprintf("%s/" WS_NODE_STATUS_FILE, nd->st->home);
+	if (text)
+		ws_write_file_atomic(path, text, strlen(text), 0644, 0);
+	free(text);
+	free(path);
+	json_decref(o);
+}
+
+static void save_resume_all(struct node *nd)
+{
+	char *dir = xasprintf("%s/resume", nd->st->home);
+	ws_mkdir_p(dir);
+	free(dir);
+	for (size_t i = 0; i < nd->n; i++) {
+		uint8_t *data = NULL;
+		size_t len;
+		if (ws_lt_save_resume(nd->rel[i].t, 5000, &data, &len) == 0) {
+			char *p = resume_path(nd, nd->rel[i].v2);
+			ws_write_file_atomic(p, data, len, 0644, 0);
+			free(p);
+		}
+		free(data);
+	}
+}
+
+static int take_lock(struct ws_store *st, int *fd, char **msg)
+{
+	char *path = xasprintf("%s/" WS_NODE_LOCK_FILE, st->home);
+	int ret = 0;
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		ret = ws_seterr(msg, -errno, "cannot open '%s': %s", path, strerror(errno));
+	else if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = ws_seterr(msg, WS_EEXIST, "another node is running on '%s'", st->home);
+		close(*fd);
+		*fd = -1;
+	}
+	free(path);
+	return ret;
+}
+
+int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
+{
+	struct node nd = { .st = st, .o = o, .started = ws_now() };
+	int lock = -1, ret, tick = o->tick_ms > 0 ? o->tick_ms : 1000;
+	struct timespec last = { 0 }, ts;
+
+	if ((ret = take_lock(st, &lock, msg)))
+		return ret;
+	if ((ret = ws_net_session(&o->net, &nd.ses, msg)))
+		goto out;
+	logf_(&nd, "listening on port %d%s", ws_lt_listen_port(nd.ses),
+	      o->net.no_dht ? ", DHT off" : "");
+	sync_releases(&nd);
+	write_status(&nd, "running");
+	while (!*o->stop) {
+		ws_lt_wait(nd.ses, tick / 4 > 0 ? tick / 4 : 1);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		long el = (ts.tv_sec - last.tv_sec) * 1000 + (ts.tv_nsec - last.tv_nsec) / 1000000;
+		if (el < tick && !(o->reload && *o->reload))
+			continue;
+		last = ts;
+		if (o->reload && *o->reload) {
+			*o->reload = 0;
+			logf_(&nd, "reloading");
+		}
+		sync_releases(&nd);
+		write_status(&nd, "running");
+	}
+	logf_(&nd, "stopping: saving resume data");
+	save_resume_all(&nd);
+	write_status(&nd, "stopped");
+out:
+	ws_lt_session_free(nd.ses);
+	free(nd.rel);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
