@@ -42,7 +42,7 @@ LIBWS    := $(BUILD)/libweightsync.a
 
 DEB_PACKAGES := build-essential pkg-config libtorrent-rasterbar-dev \
 	libsodium-dev liblmdb-dev libarchive-dev libjansson-dev libssl-dev \
-	minisign zstd perl python3 lmdb-utils
+	minisign zstd perl python3 python3-libtorrent lmdb-utils
 
 .PHONY: all deps test unit-test cli-test demo asan bench install uninstall clean
 

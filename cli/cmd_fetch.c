@@ -106,7 +106,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	struct fetch_view view = { 0 };
 	struct sigaction sa;
 	const char *out = NULL;
-	char *msg = NULL, *folder = NULL;
+	char *msg = NULL, *folder = NULL, *torrent = NULL;
 	int o, json = 0, ret, status;
 	double t0 = now_seconds();
 
@@ -135,6 +135,16 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	if (!strncmp(argv[optind], "magnet:", 7)) {
 		if ((ret = ws_link_parse(argv[optind], &fo.link, &msg)))
 			return fail(ret, &msg, "bad link");
+	} else if (strlen(argv[optind]) > 8 &&
+		   !strcmp(argv[optind] + strlen(argv[optind]) - 8, ".torrent")) {
+		size_t len;
+		ret = ws_read_file(argv[optind], 64u << 20, &torrent, &len);
+		if (ret) {
+			err("cannot read '%s': %s", argv[optind], ws_strerror(ret));
+			return EXIT_ERROR;
+		}
+		fo.torrent = (const uint8_t *)torrent;
+		fo.torrent_len = len;
 	} else {
 		err("'%s' is not a link; fetching by name needs the DHT resolver, which "
 		    "this version does not have yet: pass the release link that "
@@ -181,8 +191,10 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		putchar('\n');
 		json_decref(rep);
 	}
-	if (ret)
+	if (ret) {
+		free(torrent);
 		return fail(ret, &msg, "fetch failed");
+	}
 	status = 0;
 	if (!folder)
 		folder = ws_store_path(c->store, res.relpath);
@@ -198,6 +210,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		printf("%s\n", out ? out : folder);
 	}
 	free(folder);
+	free(torrent);
 	ws_fetch_result_release(&res);
 	return status;
 }

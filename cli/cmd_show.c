@@ -1,5 +1,6 @@
 /* cmd_show.c - weightsync show: a release's manifest summary */
 #include "cli.h"
+#include "node/torrent.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -11,7 +12,10 @@
 int cmd_show(struct cli *c, int argc, char **argv)
 {
 	char name[WS_NAME_MAX + 1], *msg = NULL;
-	const char *ref = NULL;
+	const char *ref = NULL, *torrent_out = NULL;
+	char *link = NULL;
+	uint8_t *tor = NULL, v2[32], v1[20];
+	size_t tlen = 0;
 	int64_t version;
 	struct ws_pubkey pk;
 	struct ws_release r;
@@ -21,6 +25,8 @@ int cmd_show(struct cli *c, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--torrent") && i + 1 < argc)
+			torrent_out = argv[++i];
 		else if (!ref)
 			ref = argv[i];
 		else
@@ -45,11 +51,33 @@ int cmd_show(struct cli *c, int argc, char **argv)
 		ws_release_release(&r);
 		return st;
 	}
+	if (ws_index_get_torrent(c->store->index, r.mhash, &tor, &tlen, v2, v1) == 0)
+		ws_torrent_link(c->store, &r, &m, &link);
+	if (torrent_out) {
+		if (!tor) {
+			err("no torrent is kept for '%s@%lld'", m.name, (long long)m.version);
+			ret = EXIT_ERROR;
+			goto out;
+		}
+		if ((ret = ws_write_file_atomic(torrent_out, tor, tlen, 0644, 0))) {
+			err("cannot write '%s': %s", torrent_out, ws_strerror(ret));
+			ret = EXIT_ERROR;
+			goto out;
+		}
+	}
 	if (json) {
 		json_t *man = json_loadb(r.manifest, r.manifest_len, 0, NULL);
 		char *folder = ws_store_path(c->store, r.path);
 		json_t *o = json_pack("{s:o, s:s, s:b}", "manifest", man, "path", folder,
 				      "complete", r.complete);
+		if (link) {
+			char h2[65], h1[41];
+			ws_hex(v2, 32, h2);
+			ws_hex(v1, 20, h1);
+			json_object_set_new(o, "link", json_string(link));
+			json_object_set_new(o, "info_hash_v2", json_string(h2));
+			json_object_set_new(o, "info_hash_v1", json_string(h1));
+		}
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(o);
@@ -71,6 +99,13 @@ int cmd_show(struct cli *c, int argc, char **argv)
 			printf("  origin     %s\n", m.origin);
 		if (m.license)
 			printf("  license    %s\n", m.license);
+		if (link) {
+			char h2[65], h1[41];
+			ws_hex(v2, 32, h2);
+			ws_hex(v1, 20, h1);
+			printf("  torrent    v2 %s\n             v1 %s\n  link       %s\n",
+			       h2, h1, link);
+		}
 		printf("  files      %zu (%s)\n", m.nfiles,
 		       human_size(ws_manifest_total_size(&m), sz));
 		for (size_t i = 0; i < m.nfiles; i++) {
@@ -79,7 +114,11 @@ int cmd_show(struct cli *c, int argc, char **argv)
 			       hex, m.files[i].path);
 		}
 	}
+	ret = 0;
+out:
+	free(link);
+	free(tor);
 	ws_manifest_release(&m);
 	ws_release_release(&r);
-	return 0;
+	return ret;
 }

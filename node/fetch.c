@@ -2,6 +2,7 @@
 #include "fetch.h"
 #include "proto/error.h"
 #include "proto/util.h"
+#include "proto/merkle.h"
 #include "store/hasher.h"
 
 #include <errno.h>
@@ -137,14 +138,19 @@ static int manifest_done(struct fetch *f, uint64_t *have, uint64_t *want)
 	return *have == *want;
 }
 
+/* Counted file by file: the torrent's own totals lag a priority change. */
 static int data_done(struct fetch *f, uint64_t *have, uint64_t *want)
 {
 	struct ws_lt_status s;
+	*have = *want = 0;
+	for (size_t i = 0; i < f->nfiles; i++) {
+		uint64_t d = 0;
+		ws_lt_file_progress(f->t, f->files[i].index, &d);
+		*have += d;
+		*want += f->files[i].size;
+	}
 	ws_lt_status(f->t, &s);
-	*have = s.total_wanted_done;
-	*want = s.total_wanted;
-	return s.state != WS_LT_CHECKING && s.total_wanted > 0 &&
-	       s.total_wanted_done == s.total_wanted;
+	return s.state != WS_LT_CHECKING && *have == *want;
 }
 
 /* Get the torrent: from an earlier, interrupted fetch, or from peers. */
@@ -155,6 +161,16 @@ static int get_metadata(struct fetch *f)
 	size_t len;
 	int ret, h2, h1;
 
+	if (f->o->torrent) {
+		/* a .torrent given by the user: no peer needed for metadata,
+		 * and its web seeds can serve everything */
+		ret = ws_lt_add(f->ses, f->o->torrent, f->o->torrent_len, f->staging,
+				NULL, 0, WS_LT_NO_FILES, &f->t, f->msg);
+		if (ret)
+			return ret;
+		ws_net_dial(&f->o->net, f->t);
+		return 0;
+	}
 	if (ws_read_file(f->tfile, 64u << 20, (char **)&t, &len) == 0) {
 		ret = ws_lt_add(f->ses, t, len, f->staging, NULL, 0, WS_LT_NO_FILES,
 				&f->t, NULL);
@@ -448,10 +464,16 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		res->already_complete = 1;
 		return 0;
 	}
-	if (o->link.has_v2)
+	if (o->torrent) {
+		/* name the staging folder by the torrent's content */
+		uint8_t d[32];
+		ws_sha256(o->torrent, o->torrent_len, d);
+		ws_hex(d, 32, hex);
+	} else if (o->link.has_v2) {
 		ws_hex(o->link.v2, 32, hex);
-	else
+	} else {
 		ws_hex(o->link.v1, 20, hex);
+	}
 	f.staging = xasprintf("%s/tmp/fetch-%s", st->home, hex);
 	f.tfile = xasprintf("%s/.torrent", f.staging);
 	if ((ret = ws_mkdir_p(f.staging))) {

@@ -37,7 +37,9 @@ struct ws_fetch_progress {
 };
 
 struct ws_fetch_opts {
-	struct ws_link link;        /* what to fetch (a release link) */
+	struct ws_link link;        /* what to fetch (a release link), or: */
+	const uint8_t *torrent;     /* a release .torrent (then link is unused) */
+	size_t torrent_len;
 	const struct ws_pubkey *publisher; /* --publisher: trust this key */
 	struct ws_net_opts net;
 	int stall_timeout;          /* seconds without progress before giving

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define SHA_READ_SIZE (4u << 20)
-#define CHUNKS_PER_TASK 4u     /* 16 MiB tasks when no v1 pieces are wanted */
+#define CHUNKS_PER_TASK 1u     /* 4 MiB tasks when no v1 pieces are wanted */
 
 enum task_kind { TASK_SHA256, TASK_CHUNKS };
 

@@ -22,7 +22,10 @@ test_count=0
 test_failed=0
 BG_PIDS=
 
+# Background processes are recorded in $TMP/.pids, not a variable: tests run
+# in subshells, and every process they start must be stopped at exit.
 cleanup() {
+	BG_PIDS="$BG_PIDS $(cat "$TMP/.pids" 2>/dev/null)"
 	for p in $BG_PIDS; do kill "$p" 2>/dev/null || true; done
 	for p in $BG_PIDS; do
 		i=0
@@ -42,7 +45,7 @@ ws() { "$WS_BIN" "$@"; }
 start_bg() {
 	"$@" &
 	BG_PID=$!
-	BG_PIDS="$BG_PIDS $BG_PID"
+	echo "$BG_PID" >>"$TMP/.pids"
 }
 
 say() { echo "# $*"; }
@@ -171,6 +174,71 @@ if not eval(sys.argv[2]):
 }
 
 command -v minisign >/dev/null 2>&1 && test_set_prereq MINISIGN
+
+# ---- swarm helpers: nodes on loopback addresses, each with its own home ----
+
+# wait_for SECONDS CMD - run CMD (a string) every 0.1 s until it succeeds;
+# fail after SECONDS.
+wait_for() {
+	limit=$(( $1 * 10 )); i=0
+	while ! eval "$2" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -ge $limit ]; then
+			echo "timed out after $1 s waiting for: $2" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# free_port ADDR - a TCP port nothing listens on at ADDR right now.
+free_port() {
+	python3 -c 'import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
+}
+
+# start_node NAME ADDR [SEED-OPTIONS] - run `weightsync seed` with home
+# $TMP/NAME on ADDR and a free port; waits until it reports running.  Its
+# port and PID: port_of NAME, pid_of NAME; its log: $TMP/NAME.log.
+start_node() {
+	sn_name=$1 sn_addr=$2; shift 2
+	sn_port=$(free_port "$sn_addr")
+	WEIGHTSYNC_HOME=$TMP/$sn_name "$WS_BIN" seed --listen "$sn_addr:$sn_port" "$@" \
+		>>"$TMP/$sn_name.log" 2>&1 &
+	echo $! >>"$TMP/.pids"
+	echo $! >"$TMP/$sn_name.pid"
+	echo "$sn_port" >"$TMP/$sn_name.port"
+	wait_for 20 "WEIGHTSYNC_HOME=$TMP/$sn_name \"$WS_BIN\" status"
+}
+
+port_of() { cat "$TMP/$1.port"; }
+pid_of() { cat "$TMP/$1.pid"; }
+
+# stop_node NAME - SIGTERM, then wait (10 s at most) for a clean exit.
+stop_node() {
+	sn_pid=$(pid_of "$1")
+	kill -TERM "$sn_pid" 2>/dev/null || return 0
+	wait_for 10 "! kill -0 $sn_pid"
+}
+
+# node_seeds NAME REF - the node of home NAME reports REF (name@version)
+# among the releases it seeds.
+node_seeds() {
+	WEIGHTSYNC_HOME=$TMP/$1 "$WS_BIN" status --json | python3 -c 'import json, sys
+j = json.load(sys.stdin)
+sys.exit(0 if any("%s@%d" % (r["name"], r["version"]) == sys.argv[1] and
+                  r["state"] == "seeding" for r in j["releases"]) else 1)' "$2"
+}
+
+# publish_on NAME DIR RELEASE [OPTIONS] - keygen (once) and publish in home
+# $TMP/NAME; prints the release link.
+publish_on() {
+	po_home=$TMP/$1 po_dir=$2 po_rel=$3; shift 3
+	[ -f "$po_home/keys/publisher.key" ] ||
+		WEIGHTSYNC_HOME=$po_home "$WS_BIN" keygen --no-password >/dev/null 2>&1
+	WEIGHTSYNC_HOME=$po_home "$WS_BIN" publish "$po_dir" --name "$po_rel" --json "$@" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["link"])'
+}
 
 test_done() {
 	echo "1..$test_count"
