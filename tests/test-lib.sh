@@ -174,6 +174,7 @@ if not eval(sys.argv[2]):
 }
 
 command -v minisign >/dev/null 2>&1 && test_set_prereq MINISIGN
+/usr/bin/python3 -c 'import libtorrent' 2>/dev/null && test_set_prereq PYLT
 
 # ---- swarm helpers: nodes on loopback addresses, each with its own home ----
 
