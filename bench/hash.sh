@@ -104,6 +104,10 @@ echo "weightsync hash benchmark: $NFILES x $(( PER_FILE >> 20 )) MiB release and
 echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
      "$(openssl version | cut -d' ' -f1-2), $(sha256sum --version | head -n1)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
+	echo "note: other work is running on this machine; figures will be noisy, and the"
+	echo "      two-threaded weightsync loses more to it than one-threaded sha256sum/openssl"
+fi
 
 mkdir -p "$tmp/model" "$tmp/single"
 t0=$(date +%s%N)
@@ -154,45 +158,44 @@ run_or_die "$tmp/setup.log" ws "$HOME_A" publish "$tmp/model" --name bench-multi
 run_or_die "$tmp/setup.log" ws "$HOME_A" publish "$tmp/single" --name bench-single
 
 # --- timing ----------------------------------------------------------------
-# every contender runs under /usr/bin/time (when there) for its peak RSS;
-# wall time from date +%s%N around it
-declare -A MED RSS BYTES LABEL
+# Contenders are run in rounds (each contender once per round, RUNS rounds)
+# so a burst of other load on the machine hits them all alike rather than
+# all runs of one.  Every run goes under /usr/bin/time (when there) for its
+# peak RSS; the wall time is date +%s%N around it.
+declare -A MED RSS BYTES LABEL CMD PRE TIMES
 ORDER=()
-PRE_HOOK=
-measure() { # KEY LABEL BYTES CMD...
-	local key=$1 label=$2 bytes=$3 r t0 t1 rss=0 m
-	shift 3
-	local times=()
-	for (( r = 0; r < RUNS; r++ )); do
-		[ -n "$PRE_HOOK" ] && "$PRE_HOOK"
-		t0=$(date +%s%N)
-		if [ -n "$TIMEBIN" ]; then
-			if ! "$TIMEBIN" -f %M -o "$tmp/rss" "$@" </dev/null >"$tmp/out.log" 2>"$tmp/err.log"; then
-				echo "bench/hash: $label failed: $*" >&2
-				cat "$tmp/err.log" "$tmp/out.log" >&2
-				exit 1
-			fi
-		elif ! "$@" </dev/null >"$tmp/out.log" 2>"$tmp/err.log"; then
-			echo "bench/hash: $label failed: $*" >&2
-			cat "$tmp/err.log" "$tmp/out.log" >&2
-			exit 1
-		fi
-		t1=$(date +%s%N)
-		times+=($(( t1 - t0 )))
-		if [ -n "$TIMEBIN" ]; then
-			m=$(tail -n1 "$tmp/rss")
-			(( m > rss )) && rss=$m
-		fi
-	done
-	MED[$key]=$(printf '%s\n' "${times[@]}" | sort -n |
-		awk '{ a[NR] = $1 } END { printf "%.3f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) / 1e9 }')
-	RSS[$key]=$rss
-	BYTES[$key]=$bytes
-	LABEL[$key]=$label
+contender() { # KEY LABEL BYTES PRE-HOOK CMD...
+	local key=$1
+	LABEL[$key]=$2
+	BYTES[$key]=$3
+	PRE[$key]=$4
+	shift 4
+	CMD[$key]=$(printf '%q ' "$@")
+	TIMES[$key]=
+	RSS[$key]=0
 	ORDER+=("$key")
+}
+run_once() { # KEY
+	local key=$1 t0 t1 m
+	local -a cmd
+	eval "cmd=(${CMD[$key]})"
+	[ -n "${PRE[$key]}" ] && "${PRE[$key]}"
+	if [ -n "$TIMEBIN" ]; then
+		cmd=("$TIMEBIN" -f %M -o "$tmp/rss" "${cmd[@]}")
+	fi
+	t0=$(date +%s%N)
+	if ! "${cmd[@]}" </dev/null >"$tmp/out.log" 2>"$tmp/err.log"; then
+		echo "bench/hash: ${LABEL[$key]} failed: ${CMD[$key]}" >&2
+		cat "$tmp/err.log" "$tmp/out.log" >&2
+		exit 1
+	fi
+	t1=$(date +%s%N)
+	TIMES[$key]="${TIMES[$key]} $(( t1 - t0 ))"
+	if [ -n "$TIMEBIN" ]; then
+		m=$(tail -n1 "$tmp/rss")
+		if (( m > RSS[$key] )); then RSS[$key]=$m; fi
+	fi
 	cp "$tmp/out.log" "$tmp/last-$key.out"
-	printf '  %-36s %s\n' "$label" "$(printf '%s\n' "${times[@]}" |
-		awk '{ printf "%.2fs ", $1 / 1e9 }')" >&2
 }
 
 HOME_P=$tmp/pubhome
@@ -201,21 +204,36 @@ fresh_publish_home() {
 	run_or_die "$tmp/setup.log" ws "$HOME_P" keygen --no-password
 }
 
+contender sha_m   "sha256sum, $NFILES files"            "$MULTI_BYTES"  "" sha256sum "${MULTI[@]}"
+contender ossl_m  "openssl dgst -sha256, $NFILES files" "$MULTI_BYTES"  "" openssl dgst -sha256 "${MULTI[@]}"
+contender audit_m "weightsync audit, $NFILES files"     "$MULTI_BYTES"  "" \
+	env WEIGHTSYNC_HOME="$HOME_A" "$WS_BIN" audit bench-multi
+contender pub_m   "weightsync publish, $NFILES files"   "$MULTI_BYTES"  fresh_publish_home \
+	env WEIGHTSYNC_HOME="$HOME_P" "$WS_BIN" publish "$tmp/model" --name bench-pub
+contender sha_s   "sha256sum, 1 file"                   "$SINGLE_BYTES" "" sha256sum "${SINGLE[@]}"
+contender ossl_s  "openssl dgst -sha256, 1 file"        "$SINGLE_BYTES" "" openssl dgst -sha256 "${SINGLE[@]}"
+contender audit_s "weightsync audit, 1 file"            "$SINGLE_BYTES" "" \
+	env WEIGHTSYNC_HOME="$HOME_A" "$WS_BIN" audit bench-single
+
 echo "warming the page cache"
 cat "${MULTI[@]}" "${SINGLE[@]}" >/dev/null
 cat "${MULTI[@]}" "${SINGLE[@]}" >/dev/null
 
-echo "runs (wall seconds):" >&2
-measure sha_m   "sha256sum, $NFILES files"             "$MULTI_BYTES"  sha256sum "${MULTI[@]}"
-measure ossl_m  "openssl dgst -sha256, $NFILES files"  "$MULTI_BYTES"  openssl dgst -sha256 "${MULTI[@]}"
-measure audit_m "weightsync audit, $NFILES files"      "$MULTI_BYTES"  env WEIGHTSYNC_HOME="$HOME_A" "$WS_BIN" audit bench-multi
-PRE_HOOK=fresh_publish_home
-measure pub_m   "weightsync publish, $NFILES files"    "$MULTI_BYTES"  env WEIGHTSYNC_HOME="$HOME_P" "$WS_BIN" publish "$tmp/model" --name bench-pub
-PRE_HOOK=
+for (( r = 1; r <= RUNS; r++ )); do
+	echo "round $r of $RUNS" >&2
+	for k in "${ORDER[@]}"; do
+		run_once "$k"
+	done
+done
 rm -rf "$HOME_P"
-measure sha_s   "sha256sum, 1 file"                    "$SINGLE_BYTES" sha256sum "${SINGLE[@]}"
-measure ossl_s  "openssl dgst -sha256, 1 file"         "$SINGLE_BYTES" openssl dgst -sha256 "${SINGLE[@]}"
-measure audit_s "weightsync audit, 1 file"             "$SINGLE_BYTES" env WEIGHTSYNC_HOME="$HOME_A" "$WS_BIN" audit bench-single
+echo "runs (wall seconds):"
+for k in "${ORDER[@]}"; do
+	# shellcheck disable=SC2086
+	MED[$k]=$(printf '%s\n' ${TIMES[$k]} | sort -n |
+		awk '{ a[NR] = $1 } END { printf "%.3f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) / 1e9 }')
+	# shellcheck disable=SC2086
+	printf '  %-36s %s\n' "${LABEL[$k]}" "$(printf '%s\n' ${TIMES[$k]} | awk '{ printf "%.2fs ", $1 / 1e9 }')"
+done
 
 # sanity: the two reference tools agree
 a=$(awk '{ print $1 }' "$tmp/last-sha_s.out")
@@ -237,7 +255,8 @@ for k in "${ORDER[@]}"; do
 		"$rss"
 done
 [ -n "$TIMEBIN" ] || echo "(peak RSS not measured: /usr/bin/time is missing; apt-get install time)"
-echo "MB = 10^6 bytes; publish MB/s counts the release bytes once (it hashes SHA-256 and the merkle tree)"
+echo "MB = 10^6 bytes.  publish MB/s counts the release bytes once, though publish hashes"
+echo "them several times (plain SHA-256, v2 merkle tree, v1 SHA-1 pieces) and hard-links them"
 echo
 
 # ratio NUM DEN; the ratio of two medians

@@ -47,6 +47,8 @@ int cmd_show(struct cli *c, int argc, char **argv);
 int cmd_fetch(struct cli *c, int argc, char **argv);
 int cmd_seed(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_follow(struct cli *c, int argc, char **argv);
+int cmd_unfollow(struct cli *c, int argc, char **argv);
 
 /* ---- network options shared by seed and fetch (netopts.c) ---- */
 
@@ -129,6 +131,13 @@ int parse_ref(const char *ref, char name[WS_NAME_MAX + 1], int64_t *version);
  * to fix an unknown or ambiguous name.  Returns 0 or the error.
  */
 int resolve_publisher(struct cli *c, const char *name, struct ws_pubkey *out);
+
+/*
+ * resolve_trusted - the one key the trust store holds for name (fetch by
+ * name: only an explicit trust decision counts).  Prints how to fix an
+ * unknown or ambiguous name; returns 0 or the error.
+ */
+int resolve_trusted(struct cli *c, const char *name, struct ws_pubkey *out);
 
 /* warn_if_equivocated - warn when the publisher of name equivocated. */
 void warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name);

@@ -1,6 +1,7 @@
 /* cmd_fetch.c - weightsync fetch: a verified release from the swarm */
 #include "cli.h"
 #include "node/fetch.h"
+#include "node/names.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -96,6 +97,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "publisher", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "resolve-timeout", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
 		NET_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -107,7 +109,11 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	struct sigaction sa;
 	const char *out = NULL;
 	char *msg = NULL, *folder = NULL, *torrent = NULL;
-	int o, json = 0, ret, status;
+	char name[WS_NAME_MAX + 1] = "";
+	int64_t version = 0;
+	int by_name = 0;
+	struct ws_pubkey named;
+	int o, json = 0, ret, status, resolve_ms = 15000;
 	double t0 = now_seconds();
 
 	memset(&fo, 0, sizeof(fo));
@@ -123,6 +129,11 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 			fo.stall_timeout = atoi(optarg);
 			if (fo.stall_timeout <= 0)
 				return usage_error("fetch", "--timeout takes seconds");
+			break;
+		case 'R':
+			resolve_ms = atoi(optarg) * 1000;
+			if (resolve_ms <= 0)
+				return usage_error("fetch", "--resolve-timeout takes seconds");
 			break;
 		case 'j': json = 1; break;
 		default:
@@ -146,15 +157,31 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		fo.torrent = (const uint8_t *)torrent;
 		fo.torrent_len = len;
 	} else {
-		err("'%s' is not a link; fetching by name needs the DHT resolver, which "
-		    "this version does not have yet: pass the release link that "
-		    "'weightsync publish' or 'weightsync show' prints", argv[optind]);
-		return EXIT_ERROR;
+		if (parse_ref(argv[optind], name, &version))
+			return EXIT_ERROR;
+		by_name = 1;
 	}
 	if (fo.link.is_name_link) {
-		err("name links (BEP 46) need the DHT resolver, which this version does "
-		    "not have yet");
-		return EXIT_ERROR;
+		snprintf(name, sizeof(name), "%s", fo.link.name);
+		version = 0;
+		by_name = 1;
+	}
+	if (by_name) {
+		/* which key the name means: --publisher, else the trust store;
+		 * a BEP 46 link's key must be that key */
+		if (fo.publisher)
+			named = *fo.publisher;
+		else if (resolve_trusted(c, name, &named))
+			return EXIT_ERROR;
+		if (fo.link.is_name_link && memcmp(fo.link.pk32, named.pk, 32)) {
+			err("the link's key is not the key trusted for '%s'; pass --publisher "
+			    "KEY to use it", name);
+			return EXIT_VERIFY;
+		}
+		if (fo.net.no_dht) {
+			err("fetching by name needs the DHT: drop --no-dht");
+			return EXIT_ERROR;
+		}
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -166,14 +193,26 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	fo.progress = show_progress;
 	fo.progress_ctx = &view;
 
-	ret = ws_fetch_run(c->store, &fo, &res, &msg);
+	fo.started = t0;
+	if (by_name) {
+		if (view.bar.enabled)
+			fprintf(stderr, "resolving %s%s through the DHT...", name,
+				version ? "@version" : "");
+		ret = ws_fetch_name(c->store, &fo, &named, name, version, resolve_ms,
+				    &res, &msg);
+	} else {
+		ret = ws_fetch_run(c->store, &fo, &res, &msg);
+	}
 	progress_done(&view.bar);
 	if (json) {
-		json_t *rep = json_pack("{s:b, s:I, s:I, s:i, s:f}", "ok", ret == 0,
+		json_t *rep = json_pack("{s:b, s:I, s:I, s:i, s:f, s:f, s:f, s:i}", "ok", ret == 0,
 					"downloaded", (json_int_t)res.downloaded,
 					"reused", (json_int_t)res.reused,
 					"hash_failures", res.hash_failures,
-					"seconds", now_seconds() - t0);
+					"seconds", now_seconds() - t0,
+					"resolve_seconds", res.resolve_seconds,
+					"first_data_seconds", res.first_data_seconds,
+					"ignored_pointers", res.ignored_pointers);
 		if (ret == 0) {
 			folder = ws_store_path(c->store, res.relpath);
 			json_object_set_new(rep, "name", json_string(res.m.name));

@@ -2,7 +2,9 @@
 #include "cli.h"
 #include "proto/error.h"
 #include "proto/util.h"
+#include "node/names.h"
 #include "node/torrent.h"
+#include "proto/link.h"
 #include "store/publish.h"
 
 #include <errno.h>
@@ -20,6 +22,7 @@ static void print_result(struct cli *c, const struct ws_publish *p,
 	uint8_t mhash[32];
 	uint64_t total = ws_manifest_total_size(&p->m);
 	char *folder = ws_store_path(c->store, p->relpath);
+	char *name_link = ws_link_format_name(p->m.publisher.pk, p->m.name);
 
 	ws_pubkey_to_b64(&p->m.publisher, pk);
 	ws_manifest_hash(p->manifest, p->manifest_len, mhash);
@@ -34,6 +37,7 @@ static void print_result(struct cli *c, const struct ws_publish *p,
 				      "bytes", (json_int_t)total, "path", folder,
 				      "link", t->link, "info_hash_v2", v2, "info_hash_v1", v1,
 				      "piece_size", (json_int_t)p->piece_size, "seconds", seconds);
+		json_object_set_new(o, "name_link", json_string(name_link));
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(o);
@@ -45,8 +49,10 @@ static void print_result(struct cli *c, const struct ws_publish *p,
 		printf("  folder     %s\n", folder);
 		printf("  torrent    v2 %s\n             v1 %s\n", v2, v1);
 		printf("  link       %s\n", t->link);
+		printf("  name link  %s\n", name_link);
 	}
 	free(folder);
+	free(name_link);
 }
 
 int cmd_publish(struct cli *c, int argc, char **argv)
@@ -140,6 +146,17 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	ret = ws_torrent_from_publish(c->store, &p, seeds, nseeds, &t, &msg);
 	if (ret) {
 		status = fail(ret, &msg, "cannot build the release torrent");
+		ws_publish_release(&p);
+		goto out;
+	}
+	{
+		uint8_t mhash[32];
+		ws_manifest_hash(p.manifest, p.manifest_len, mhash);
+		ret = ws_names_sign(c->store, sk, &p.m, mhash, t.v1, t.v2, &msg);
+	}
+	if (ret) {
+		status = fail(ret, &msg, "cannot sign the name pointers");
+		ws_release_torrent_release(&t);
 		ws_publish_release(&p);
 		goto out;
 	}

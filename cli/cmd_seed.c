@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static volatile sig_atomic_t stop_flag, reload_flag;
@@ -25,6 +26,8 @@ int cmd_seed(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		NET_LONG_OPTIONS,
+		{ "follow-interval", required_argument, NULL, 'F' },
+		{ "reput-interval", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ws_seed_opts so;
@@ -33,9 +36,16 @@ int cmd_seed(struct cli *c, int argc, char **argv)
 	int o, ret;
 
 	memset(&so, 0, sizeof(so));
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (net_option("seed", o, optarg, &so.net))
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'F' || o == 'P') {
+			int v = atoi(optarg);
+			if (v <= 0)
+				return usage_error("seed", "intervals are seconds");
+			*(o == 'F' ? &so.follow_s : &so.reput_s) = v;
+		} else if (net_option("seed", o, optarg, &so.net)) {
 			return EXIT_ERROR;
+		}
+	}
 	if (optind != argc)
 		return usage_error("seed", "unexpected argument '%s'", argv[optind]);
 	memset(&sa, 0, sizeof(sa));

@@ -172,6 +172,22 @@ int resolve_publisher(struct cli *c, const char *name, struct ws_pubkey *out)
 	return ret;
 }
 
+int resolve_trusted(struct cli *c, const char *name, struct ws_pubkey *out)
+{
+	int ret = ws_index_trust_lookup(c->store->index, name, out);
+
+	if (ret == WS_ENOTFOUND)
+		err("unknown name '%s': no publisher key is trusted for it; add one with "
+		    "'weightsync trust add %s PUBKEY' or pass --publisher KEY", name, name);
+	else if (ret == WS_EAMBIGUOUS)
+		err("'%s' is trusted with several publisher keys; remove all but one "
+		    "with 'weightsync trust remove %s KEY' or pass --publisher KEY",
+		    name, name);
+	else if (ret)
+		err("cannot read the trust store: %s", ws_strerror(ret));
+	return ret;
+}
+
 void warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name)
 {
 	unsigned flags = 0;

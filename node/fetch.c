@@ -1,5 +1,6 @@
 /* fetch.c - verified fetch of a release from the swarm (see fetch.h) */
 #include "fetch.h"
+#include "names.h"
 #include "proto/error.h"
 #include "proto/util.h"
 #include "proto/merkle.h"
@@ -31,6 +32,8 @@ struct fetch {
 	size_t mlen, slen;
 	uint8_t mhash[32];
 	char **msg;
+	double started;
+	uint64_t data_base;         /* payload bytes before the data phase */
 };
 
 static double now(void)
@@ -142,6 +145,11 @@ static int manifest_done(struct fetch *f, uint64_t *have, uint64_t *want)
 static int data_done(struct fetch *f, uint64_t *have, uint64_t *want)
 {
 	struct ws_lt_status s;
+	if (f->res->first_data_seconds == 0) {
+		ws_lt_status(f->t, &s);
+		if (s.payload_down > f->data_base)
+			f->res->first_data_seconds = now() - f->started;
+	}
 	*have = *want = 0;
 	for (size_t i = 0; i < f->nfiles; i++) {
 		uint64_t d = 0;
@@ -458,6 +466,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	int ret, h2 = 0, h1 = 0;
 
 	memset(res, 0, sizeof(*res));
+	f.started = o->started > 0 ? o->started : now();
 	if (o->link.is_name_link)
 		return ws_seterr(msg, WS_EUNSUPPORTED, "name links are resolved by the caller");
 	if (already_have(&f)) {
@@ -480,7 +489,11 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_seterr(msg, ret, "cannot create '%s': %s", f.staging, ws_strerror(ret));
 		goto out;
 	}
-	if ((ret = ws_net_session(&o->net, &f.ses, msg)) || (ret = get_metadata(&f)))
+	if (o->session)
+		f.ses = o->session;
+	else if ((ret = ws_net_session(&o->net, &f.ses, msg)))
+		goto out;
+	if ((ret = get_metadata(&f)))
 		goto out;
 	if ((ret = ws_lt_files(f.t, f.top, sizeof(f.top), &f.files, &f.nfiles))) {
 		ws_seterr(msg, ret, "cannot read the torrent's file list");
@@ -498,11 +511,19 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		goto out;
 	}
 	res->total = ws_manifest_total_size(&res->m);
+	if (o->manifest_only) {
+		ws_lt_remove(f.t);
+		f.t = NULL;
+		ws_rm_rf(f.staging);
+		goto out;
+	}
 	res->reused = reuse_known(&f);
 	for (size_t i = 0; i < f.nfiles; i++)
 		ws_lt_set_file_priority(f.t, f.files[i].index, 4);
 	if (res->reused)
 		ws_lt_force_recheck(f.t);
+	ws_lt_status(f.t, &s);
+	f.data_base = s.payload_down;
 	if ((ret = wait_for(&f, "downloading", data_done)))
 		goto out;
 	ws_lt_status(f.t, &s);
@@ -534,7 +555,10 @@ out:
 		res->downloaded = s.payload_down;
 		res->hash_failures = s.hash_failures;
 	}
-	ws_lt_session_free(f.ses);
+	if (f.t)
+		ws_lt_remove(f.t);
+	if (!o->session)
+		ws_lt_session_free(f.ses);
 	if (f.files)
 		ws_lt_files_free(f.files, f.nfiles);
 	free(meta);
@@ -553,4 +577,112 @@ void ws_fetch_result_release(struct ws_fetch_result *r)
 	ws_manifest_release(&r->m);
 	free(r->relpath);
 	r->relpath = NULL;
+}
+
+/* A release link for a resolved pointer. */
+static void link_for(const struct ws_pointer *p, const struct ws_pubkey *pk,
+		     const char *name, struct ws_link *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->has_v1 = l->has_v2 = l->has_pk = l->has_mhash = 1;
+	memcpy(l->v1, p->ih1, 20);
+	memcpy(l->v2, p->ih2, 32);
+	l->pk = *pk;
+	memcpy(l->pk32, pk->pk, 32);
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->version = p->version;
+	memcpy(l->mhash, p->mhash, 32);
+}
+
+static int64_t highest_known(struct ws_store *st, const uint8_t pk[32], const char *name)
+{
+	struct ws_release r;
+	int64_t v = 0;
+	if (ws_index_get(st->index, pk, name, 0, &r) == 0) {
+		v = r.version;
+		ws_release_release(&r);
+	}
+	return v;
+}
+
+static int is_known(struct ws_store *st, const uint8_t pk[32], const char *name,
+		    int64_t version)
+{
+	struct ws_release r;
+	if (ws_index_get(st->index, pk, name, version, &r))
+		return 0;
+	ws_release_release(&r);
+	return 1;
+}
+
+/* Fetch the manifest of version v (through its "NAME@V" pointer) into the
+ * index, so the chain has no hole. */
+static int fill_link(struct ws_store *st, const struct ws_fetch_opts *o,
+		     const struct ws_pubkey *pk, const char *name, int64_t v,
+		     int timeout_ms, char **msg)
+{
+	struct ws_fetch_opts mo = *o;
+	struct ws_fetch_result r;
+	struct ws_pointer p;
+	int ret = ws_names_resolve(st, o->session, pk->pk, name, v, timeout_ms, &p,
+				   NULL, msg);
+
+	if (ret)
+		return ws_seterr(msg, WS_EGAP, "cannot fill the chain of '%s': version "
+				 "%lld: %s", name, (long long)v, msg && *msg ? *msg : ws_strerror(ret));
+	link_for(&p, pk, name, &mo.link);
+	mo.manifest_only = 1;
+	mo.torrent = NULL;
+	ret = ws_fetch_run(st, &mo, &r, msg);
+	if (ret == 0)
+		ws_fetch_result_release(&r);
+	return ret;
+}
+
+int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
+		  const struct ws_pubkey *pk, const char *name, int64_t version,
+		  int resolve_timeout_ms, struct ws_fetch_result *res, char **msg)
+{
+	struct ws_fetch_opts fo = *o;
+	struct ws_pointer p, extra;
+	int64_t known;
+	double t0 = now();
+	int ret, ignored = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!fo.session && (ret = ws_net_session(&o->net, &fo.session, msg)))
+		return ret;
+	ret = ws_names_resolve(st, fo.session, pk->pk, name, version,
+			       resolve_timeout_ms, &p, &ignored, msg);
+	if (ret)
+		goto out;
+	if (version == 0) {
+		/* keep the per-version pointer too, so this node can re-put it
+		 * and `fetch NAME@V` keeps working once the publisher is gone */
+		ws_names_resolve(st, fo.session, pk->pk, name, p.version, 2000, &extra,
+				 NULL, NULL);
+	}
+	known = highest_known(st, pk->pk, name);
+	/* fill the chain: upwards to just below the target, or downwards
+	 * from the highest known to just above it */
+	if (known && p.version > known + 1)
+		for (int64_t v = known + 1; v < p.version && !ret; v++)
+			ret = fill_link(st, &fo, pk, name, v, resolve_timeout_ms, msg);
+	else if (known && p.version < known)
+		for (int64_t v = known - 1; v > p.version && !ret; v--)
+			if (!is_known(st, pk->pk, name, v))
+				ret = fill_link(st, &fo, pk, name, v, resolve_timeout_ms, msg);
+	if (ret)
+		goto out;
+	link_for(&p, pk, name, &fo.link);
+	fo.torrent = NULL;
+	fo.started = t0;
+	double resolved = now() - t0;
+	ret = ws_fetch_run(st, &fo, res, msg);
+	res->resolve_seconds = resolved;
+out:
+	res->ignored_pointers = ignored;
+	if (!o->session)
+		ws_lt_session_free(fo.session);
+	return ret;
 }

@@ -42,6 +42,12 @@ struct ws_fetch_opts {
 	size_t torrent_len;
 	const struct ws_pubkey *publisher; /* --publisher: trust this key */
 	struct ws_net_opts net;
+	ws_lt_session *session;     /* use this session (not freed), or NULL:
+				     * make one from net */
+	int manifest_only;          /* stop once the manifest is verified and
+				     * in the index (filling a chain) */
+	double started;             /* CLOCK_MONOTONIC seconds the command
+				     * started (0: now), for first_data_seconds */
 	int stall_timeout;          /* seconds without progress before giving
 				     * up (0: 60) */
 	volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
@@ -57,6 +63,10 @@ struct ws_fetch_result {
 	uint64_t total;             /* bytes of model files */
 	int already_complete;       /* the store had it: nothing fetched */
 	int hash_failures;          /* bad pieces received (and refused) */
+	int ignored_pointers;       /* DHT items refused (bad signature...) */
+	double resolve_seconds;     /* time to resolve the name */
+	double first_data_seconds;  /* from start to the first model byte, 0
+				     * when none was downloaded */
 };
 
 /*
@@ -72,5 +82,17 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		 struct ws_fetch_result *res, char **msg);
 
 void ws_fetch_result_release(struct ws_fetch_result *r);
+
+/*
+ * ws_fetch_name - fetch NAME (version 0: the latest) of publisher pk
+ * through the DHT: resolve its signed pointer (node/names.h), fill any gap
+ * between what the index knows and the version wanted by fetching the
+ * missing manifests (through their own "NAME@V" pointers), then fetch the
+ * release as ws_fetch_run does.  o->link is ignored; resolve_timeout_ms
+ * bounds each DHT lookup.  Errors as ws_fetch_run and ws_names_resolve.
+ */
+int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
+		  const struct ws_pubkey *pk, const char *name, int64_t version,
+		  int resolve_timeout_ms, struct ws_fetch_result *res, char **msg);
 
 #endif

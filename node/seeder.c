@@ -1,5 +1,7 @@
 /* seeder.c - the long-running seeding node (see seeder.h) */
 #include "seeder.h"
+#include "fetch.h"
+#include "names.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -29,6 +31,8 @@ struct node {
 	struct seeded *rel;
 	size_t n, cap;
 	int64_t started;
+	uint64_t pointers_seen;     /* sum of kept pointer seqs at the last put */
+	time_t last_put, last_follow;
 };
 
 static void logf_(struct node *nd, const char *fmt, ...)
@@ -193,6 +197,66 @@ static void save_resume_all(struct node *nd)
 	}
 }
 
+/* Put the kept pointers when new ones appeared, and every reput_s. */
+static void keep_names_alive(struct node *nd, int force)
+{
+	struct ws_pointer *ps = NULL;
+	size_t n = 0;
+	uint64_t sum = 0;
+	time_t t = time(NULL);
+	int every = nd->o->reput_s > 0 ? nd->o->reput_s : 3600;
+
+	if (nd->o->net.no_dht || ws_index_pointers(nd->st->index, &ps, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		sum += (uint64_t)ps[i].seq + 1;
+	free(ps);
+	if (!force && sum == nd->pointers_seen && t - nd->last_put < every)
+		return;
+	nd->pointers_seen = sum;
+	nd->last_put = t;
+	logf_(nd, "put %d signed name pointers into the DHT",
+	      ws_names_put_all(nd->st, nd->ses));
+}
+
+/* Resolve followed names and fetch what is new. */
+static void mirror_followed(struct node *nd)
+{
+	struct ws_follow *fl = NULL;
+	size_t n = 0;
+	time_t t = time(NULL);
+	int every = nd->o->follow_s > 0 ? nd->o->follow_s : 300;
+
+	if (nd->o->net.no_dht || t - nd->last_follow < every)
+		return;
+	nd->last_follow = t;
+	if (ws_index_follows(nd->st->index, &fl, &n))
+		return;
+	for (size_t i = 0; i < n && !*nd->o->stop; i++) {
+		struct ws_fetch_opts fo;
+		struct ws_fetch_result res;
+		char *msg = NULL;
+		int ret;
+
+		memset(&fo, 0, sizeof(fo));
+		fo.net = nd->o->net;
+		fo.session = nd->ses;
+		fo.stop = nd->o->stop;
+		fo.stall_timeout = 60;
+		ret = ws_fetch_name(nd->st, &fo, &fl[i].pk, fl[i].name, 0, 10000, &res, &msg);
+		if (ret == 0 && !res.already_complete)
+			logf_(nd, "mirrored %s@%lld", res.m.name, (long long)res.m.version);
+		else if (ret)
+			logf_(nd, "following %s: %s", fl[i].name, msg ? msg : ws_strerror(ret));
+		if (ret == 0)
+			ws_fetch_result_release(&res);
+		free(msg);
+	}
+	free(fl);
+	sync_releases(nd);
+	keep_names_alive(nd, 0);
+}
+
 static int take_lock(struct ws_store *st, int *fd, char **msg)
 {
 	char *path = xasprintf("%s/" WS_NODE_LOCK_FILE, st->home);
@@ -223,6 +287,7 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 	logf_(&nd, "listening on port %d%s", ws_lt_listen_port(nd.ses),
 	      o->net.no_dht ? ", DHT off" : "");
 	sync_releases(&nd);
+	keep_names_alive(&nd, 1);
 	write_status(&nd, "running");
 	while (!*o->stop) {
 		ws_lt_wait(nd.ses, tick / 4 > 0 ? tick / 4 : 1);
@@ -236,6 +301,8 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 			logf_(&nd, "reloading");
 		}
 		sync_releases(&nd);
+		keep_names_alive(&nd, 0);
+		mirror_followed(&nd);
 		write_status(&nd, "running");
 	}
 	logf_(&nd, "stopping: saving resume data");

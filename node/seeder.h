@@ -10,6 +10,11 @@
  *     an earlier run is at hand: no start-up re-hash of the store, yet each
  *     piece is verified the first time it is asked for, so a file changed
  *     on disk after publishing never has its bad pieces served;
+ *   - every signed name pointer the index keeps is put into the DHT at
+ *     start, when new ones appear, and every reput_s seconds (no key
+ *     needed): mirrors keep names alive after their publisher is gone;
+ *   - followed names are resolved every follow_s seconds and new versions
+ *     fetched (verified as `weightsync fetch NAME` does) and seeded;
  *   - a status file (home/node.json) is rewritten every tick for
  *     `weightsync status`;
  *   - on stop (SIGTERM/SIGINT), resume data is saved for every release and
@@ -30,6 +35,9 @@
 struct ws_seed_opts {
 	struct ws_net_opts net;
 	int tick_ms;                /* housekeeping period (0: 1000) */
+	int reput_s;                /* re-put every kept pointer this often
+				     * (0: 3600) */
+	int follow_s;               /* check followed names this often (0: 300) */
 	volatile sig_atomic_t *stop; /* set from a signal handler */
 	volatile sig_atomic_t *reload; /* SIGHUP: rescan the store now */
 	void (*log)(const char *line); /* one line per event, or NULL */

@@ -70,6 +70,13 @@ char *ws_link_format(const uint8_t v1[20], const uint8_t v2[32],
 	return out;
 }
 
+char *ws_link_format_name(const uint8_t pk[32], const char *name)
+{
+	char hex[65];
+	ws_hex(pk, 32, hex);
+	return xasprintf("magnet:?xs=urn:btpk:%s&s=%s", hex, name);
+}
+
 static int parse_dn(const char *v, struct ws_link *l)
 {
 	const char *at = strrchr(v, '@');

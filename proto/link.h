@@ -42,6 +42,9 @@ char *ws_link_format(const uint8_t v1[20], const uint8_t v2[32],
 		     const struct ws_pubkey *pk, const char *name,
 		     int64_t version, const uint8_t mhash[32]);
 
+/* ws_link_format_name - the BEP 46 link of a name (malloc'd). */
+char *ws_link_format_name(const uint8_t pk[32], const char *name);
+
 /*
  * ws_link_parse - parse either kind of link.  Unknown parameters are
  * ignored, as in every magnet reader; malformed known ones are errors

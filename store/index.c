@@ -1,6 +1,7 @@
 /* index.c - the append-only LMDB index (see index.h, docs/index.md) */
 #include "index.h"
 #include "proto/error.h"
+#include "proto/merkle.h"
 #include "proto/util.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 struct ws_index {
 	MDB_env *env;
 	MDB_dbi manifests, sigs, versions, names, trust, events, torrents, infohash;
+	MDB_dbi pointers, follows;
 };
 
 /* versions value: fixed header then the path */
@@ -122,7 +124,9 @@ int ws_index_open(const char *dir, ws_index **out, char **msg)
 	    (rc = mdb_dbi_open(txn, "trust", MDB_CREATE, &ix->trust)) ||
 	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ix->events)) ||
 	    (rc = mdb_dbi_open(txn, "torrents", MDB_CREATE, &ix->torrents)) ||
-	    (rc = mdb_dbi_open(txn, "infohash", MDB_CREATE, &ix->infohash)))
+	    (rc = mdb_dbi_open(txn, "infohash", MDB_CREATE, &ix->infohash)) ||
+	    (rc = mdb_dbi_open(txn, "pointers", MDB_CREATE, &ix->pointers)) ||
+	    (rc = mdb_dbi_open(txn, "follows", MDB_CREATE, &ix->follows)))
 		goto fail;
 	if ((rc = mdb_txn_commit(txn))) {
 		txn = NULL;
@@ -191,11 +195,24 @@ static int log_event(ws_index *ix, MDB_txn *txn, int kind, const uint8_t *pk,
 	return mdb_put(txn, ix->events, &k, &v, MDB_APPEND);
 }
 
+/* a NUL-terminated copy of at most n bytes of s */
+static char *xstrndup_(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
 static void fill_release(struct ws_release *r, const MDB_val *k, const MDB_val *v)
 {
 	const uint8_t *kp = k->mv_data;
-	const struct vrec *rec = v->mv_data;
+	struct vrec rec_, *rec = &rec_;
 	size_t nlen = strnlen((const char *)kp + 32, WS_NAME_MAX + 1);
+
+	/* LMDB values are not aligned: copy before reading fields */
+	memcpy(&rec_, v->mv_data, sizeof(rec_));
 
 	memset(r, 0, sizeof(*r));
 	memcpy(r->pk, kp, 32);
@@ -206,7 +223,8 @@ static void fill_release(struct ws_release *r, const MDB_val *k, const MDB_val *
 	r->status = rec->status;
 	r->complete = rec->complete;
 	r->first_seen = rec->first_seen;
-	r->path = xstrdup(v->mv_size > sizeof(*rec) ? (const char *)(rec + 1) : "");
+	r->path = xstrndup_(v->mv_size > sizeof(*rec) ? (const char *)v->mv_data + sizeof(*rec) : "",
+			    v->mv_size > sizeof(*rec) ? v->mv_size - sizeof(*rec) : 0);
 }
 
 /* Entries for (pk, name, version): calls fn for each until it returns
@@ -244,8 +262,9 @@ static int find_fn(void *vctx, const MDB_val *k, const MDB_val *v)
 {
 	struct find_ctx *ctx = vctx;
 	const uint8_t *kh = (const uint8_t *)k->mv_data + k->mv_size - 32;
-	const struct vrec *rec = v->mv_data;
+	struct vrec rec_, *rec = &rec_;
 
+	memcpy(&rec_, v->mv_data, sizeof(rec_));
 	if (ctx->mhash && !memcmp(kh, ctx->mhash, 32))
 		ctx->same = 1;
 	else if (rec->status == WS_REL_ACCEPTED)
@@ -709,6 +728,237 @@ int ws_index_find_infohash(ws_index *ix, const uint8_t v2[32], uint8_t mhash[32]
 	return lmdb_err(rc);
 }
 
+/* ---- pointers ---- */
+
+/* key: pk(32) salt NUL seq(u64 BE) sha256(v)(32); value: sig(64) v */
+static size_t pointer_prefix(uint8_t *k, const uint8_t pk[32], const char *salt)
+{
+	size_t n = strlen(salt) + 1;
+	memcpy(k, pk, 32);
+	memcpy(k + 32, salt, n);
+	return 32 + n;
+}
+
+static void pointer_from(const MDB_val *k, const MDB_val *v, struct ws_pointer *p)
+{
+	const uint8_t *kb = k->mv_data;
+	size_t slen = strnlen((const char *)kb + 32, WS_SALT_MAX + 1);
+
+	memset(p, 0, sizeof(*p));
+	memcpy(p->pk, kb, 32);
+	memcpy(p->salt, kb + 32, slen);
+	p->seq = (int64_t)get_be64(kb + 32 + slen + 1);
+	memcpy(p->sig, v->mv_data, 64);
+	p->vlen = v->mv_size - 64;
+	memcpy(p->v, (const uint8_t *)v->mv_data + 64, p->vlen);
+	ws_pointer_check(p); /* fills the decoded fields; it passed before */
+}
+
+int ws_index_put_pointer(ws_index *ix, const struct ws_pointer *p, char **msg)
+{
+	uint8_t kb[32 + WS_SALT_MAX + 1 + 8 + 32], vb[64 + WS_POINTER_VMAX];
+	size_t plen = pointer_prefix(kb, p->pk, p->salt);
+	MDB_val k = { plen + 8, kb }, v, got;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	int rc, other = 0, same = 0;
+
+	put_be64(kb + plen, (uint64_t)p->seq);
+	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
+		return lmdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, ix->pointers, &c)))
+		goto out;
+	rc = mdb_cursor_get(c, &k, &got, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == plen + 8 + 32 && !memcmp(k.mv_data, kb, plen + 8)) {
+		if (got.mv_size == 64 + p->vlen &&
+		    !memcmp((const uint8_t *)got.mv_data + 64, p->v, p->vlen))
+			same = 1;
+		else
+			other = 1;
+		rc = mdb_cursor_get(c, &k, &got, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (same) {
+		mdb_txn_abort(txn);
+		return WS_EEXIST;
+	}
+	ws_sha256(p->v, p->vlen, kb + plen + 8);
+	memcpy(vb, p->sig, 64);
+	memcpy(vb + 64, p->v, p->vlen);
+	k = (MDB_val){ plen + 8 + 32, kb };
+	v = (MDB_val){ 64 + p->vlen, vb };
+	if ((rc = mdb_put(txn, ix->pointers, &k, &v, 0)))
+		goto out;
+	if (other) {
+		/* two values signed for one seq: the publisher equivocated */
+		char name[WS_SALT_MAX + 1], *at;
+		struct nrec nr;
+		snprintf(name, sizeof(name), "%s", p->salt);
+		if ((at = strchr(name, '@')))
+			*at = '\0';
+		if ((rc = get_name(ix, txn, p->pk, name, &nr)))
+			goto out;
+		nr.flags |= WS_NAME_EQUIVOCATED;
+		if ((rc = put_name(ix, txn, p->pk, name, &nr)) ||
+		    (rc = log_event(ix, txn, WS_EV_POINTER_EQUIVOCATION, p->pk, name,
+				    p->seq, NULL, "two signed pointers for one version")))
+			goto out;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc == 0 && other)
+		return ws_seterr(msg, WS_EEQUIVOCATION,
+				 "equivocation: the publisher signed two different pointers "
+				 "for '%s' version %lld; both are kept as evidence",
+				 p->salt, (long long)p->seq);
+out:
+	if (c)
+		mdb_cursor_close(c);
+	if (txn)
+		mdb_txn_abort(txn);
+	return lmdb_err(rc);
+}
+
+int ws_index_get_pointer(ws_index *ix, const uint8_t pk[32], const char *salt,
+			 struct ws_pointer *out)
+{
+	uint8_t kb[32 + WS_SALT_MAX + 1];
+	size_t plen = pointer_prefix(kb, pk, salt);
+	MDB_val k = { plen, kb }, v;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	int rc, found = 0;
+	int64_t best = 0;
+
+	if ((rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)))
+		return lmdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, ix->pointers, &c))) {
+		mdb_txn_abort(txn);
+		return lmdb_err(rc);
+	}
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == plen + 40 && !memcmp(k.mv_data, kb, plen)) {
+		int64_t seq = (int64_t)get_be64((const uint8_t *)k.mv_data + plen);
+		if (!found || seq > best) {
+			pointer_from(&k, &v, out);
+			best = seq;
+			found = 1;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return found ? 0 : WS_ENOTFOUND;
+}
+
+int ws_index_pointers(ws_index *ix, struct ws_pointer **out, size_t *n)
+{
+	MDB_val k, v;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	struct ws_pointer *list = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	if ((rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)))
+		return lmdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, ix->pointers, &c))) {
+		mdb_txn_abort(txn);
+		return lmdb_err(rc);
+	}
+	/* keys sort by key, salt, then seq: the last of each run is the highest */
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+		struct ws_pointer p;
+		if (k.mv_size < 32 + 1 + 40 || v.mv_size < 64)
+			continue;
+		pointer_from(&k, &v, &p);
+		if (cnt && !memcmp(list[cnt - 1].pk, p.pk, 32) &&
+		    !strcmp(list[cnt - 1].salt, p.salt)) {
+			if (p.seq > list[cnt - 1].seq)
+				list[cnt - 1] = p;
+			continue;
+		}
+		if (cnt == cap) {
+			cap = cap ? 2 * cap : 16;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		list[cnt++] = p;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+/* ---- follows ---- */
+
+int ws_index_follow(ws_index *ix, const char *name, const struct ws_pubkey *key,
+		    int on)
+{
+	uint8_t kb[WS_NAME_MAX + 1 + 32];
+	const uint8_t *pk = key->pk;
+	size_t n = strlen(name) + 1;
+	MDB_val k = { n + 32, kb }, v = { 8, (void *)key->keyid };
+	MDB_txn *txn;
+	int rc;
+
+	memcpy(kb, name, n);
+	memcpy(kb + n, pk, 32);
+	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
+		return lmdb_err(rc);
+	rc = on ? mdb_put(txn, ix->follows, &k, &v, MDB_NOOVERWRITE)
+		: mdb_del(txn, ix->follows, &k, NULL);
+	if (rc == MDB_KEYEXIST || rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return on ? WS_EEXIST : WS_ENOTFOUND;
+	}
+	if (rc || (rc = log_event(ix, txn, on ? WS_EV_FOLLOW : WS_EV_UNFOLLOW, pk,
+				  name, 0, NULL, NULL))) {
+		mdb_txn_abort(txn);
+		return lmdb_err(rc);
+	}
+	return lmdb_err(mdb_txn_commit(txn));
+}
+
+int ws_index_follows(ws_index *ix, struct ws_follow **out, size_t *n)
+{
+	MDB_val k, v;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	struct ws_follow *list = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	if ((rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)))
+		return lmdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, ix->follows, &c))) {
+		mdb_txn_abort(txn);
+		return lmdb_err(rc);
+	}
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
+		size_t nl = strnlen(k.mv_data, k.mv_size);
+		if (nl > WS_NAME_MAX || k.mv_size != nl + 1 + 32)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? 2 * cap : 8;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		memset(&list[cnt], 0, sizeof(list[cnt]));
+		memcpy(list[cnt].name, k.mv_data, nl);
+		memcpy(list[cnt].pk.pk, (const uint8_t *)k.mv_data + nl + 1, 32);
+		if (v.mv_size == 8)
+			memcpy(list[cnt].pk.keyid, v.mv_data, 8);
+		cnt++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
 /* ---- trust ---- */
 
 static size_t trust_key(uint8_t *k, const char *name, const uint8_t pk[32])
@@ -732,11 +982,13 @@ int ws_index_trust_add(ws_index *ix, const char *name, const struct ws_pubkey *p
 	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
 		return lmdb_err(rc);
 	rc = mdb_get(txn, ix->trust, &k, &v);
-	if (rc == 0 && v.mv_size == sizeof(t) &&
-	    ((const struct trec *)v.mv_data)->removed == 0) {
+	if (rc == 0 && v.mv_size == sizeof(t))
+		memcpy(&t, v.mv_data, sizeof(t));
+	if (rc == 0 && v.mv_size == sizeof(t) && t.removed == 0) {
 		mdb_txn_abort(txn);
 		return WS_EEXIST;
 	}
+	t = (struct trec){ .added = ws_now() };
 	memcpy(t.keyid, pk->keyid, 8);
 	v = (MDB_val){ sizeof(t), &t };
 	if ((rc = mdb_put(txn, ix->trust, &k, &v, 0)) ||
@@ -871,8 +1123,11 @@ int ws_index_trust_check(ws_index *ix, const char *name, const uint8_t pk[32])
 
 	if (rc)
 		return lmdb_err(rc);
-	if (mdb_get(txn, ix->trust, &k, &v) == 0 && v.mv_size == sizeof(struct trec))
-		ok = ((const struct trec *)v.mv_data)->removed == 0;
+	if (mdb_get(txn, ix->trust, &k, &v) == 0 && v.mv_size == sizeof(struct trec)) {
+		struct trec t;
+		memcpy(&t, v.mv_data, sizeof(t));
+		ok = t.removed == 0;
+	}
 	mdb_txn_abort(txn);
 	return ok ? 0 : WS_EUNTRUSTED;
 }
@@ -890,6 +1145,9 @@ const char *ws_event_kind_name(int kind)
 	case WS_EV_GAP_REFUSED: return "gap-refused";
 	case WS_EV_TRUST_ADD: return "trust-add";
 	case WS_EV_TRUST_REMOVE: return "trust-remove";
+	case WS_EV_POINTER_EQUIVOCATION: return "pointer-equivocation";
+	case WS_EV_FOLLOW: return "follow";
+	case WS_EV_UNFOLLOW: return "unfollow";
 	}
 	return "unknown";
 }

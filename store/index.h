@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "proto/manifest.h"
+#include "proto/pointer.h"
 
 typedef struct ws_index ws_index;
 
@@ -128,6 +129,38 @@ int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
 /* ws_index_find_infohash - the manifest hash whose torrent has v2. */
 int ws_index_find_infohash(ws_index *ix, const uint8_t v2[32], uint8_t mhash[32]);
 
+/* ---- signed name pointers (proto/pointer.h) ---- */
+
+/*
+ * ws_index_put_pointer - keep a checked pointer (ws_pointer_check passed).
+ * WS_EEXIST when the same item is already kept.  A different value signed
+ * for a (key, salt, seq) already held is kept too, as evidence: the name is
+ * flagged equivocated, the event logged, and WS_EEQUIVOCATION returned.
+ */
+int ws_index_put_pointer(ws_index *ix, const struct ws_pointer *p, char **msg);
+
+/* ws_index_get_pointer - the kept pointer of (pk, salt) with the highest
+ * seq (the first one kept, when several share it).  WS_ENOTFOUND if none. */
+int ws_index_get_pointer(ws_index *ix, const uint8_t pk[32], const char *salt,
+			 struct ws_pointer *out);
+
+/* ws_index_pointers - the highest pointer of every (key, salt) kept: what a
+ * node re-puts into the DHT.  *out malloc'd (free()). */
+int ws_index_pointers(ws_index *ix, struct ws_pointer **out, size_t *n);
+
+/* ---- followed names ---- */
+
+/* ws_index_follow - mirror every new version of name by key pk; with
+ * on = 0, stop (WS_ENOTFOUND if not followed; WS_EEXIST if already).
+ * ws_index_follows lists them (*out malloc'd: free()). */
+int ws_index_follow(ws_index *ix, const char *name, const struct ws_pubkey *pk,
+		    int on);
+struct ws_follow {
+	char name[WS_NAME_MAX + 1];
+	struct ws_pubkey pk;
+};
+int ws_index_follows(ws_index *ix, struct ws_follow **out, size_t *n);
+
 /* ---- trust ---- */
 
 struct ws_trust {
@@ -160,7 +193,8 @@ int ws_index_trust_check(ws_index *ix, const char *name, const uint8_t pk[32]);
 enum ws_event_kind {
 	WS_EV_ACCEPTED = 1, WS_EV_COMPLETE, WS_EV_EQUIVOCATION,
 	WS_EV_ROLLBACK_REFUSED, WS_EV_FORK_REFUSED, WS_EV_GAP_REFUSED,
-	WS_EV_TRUST_ADD, WS_EV_TRUST_REMOVE,
+	WS_EV_TRUST_ADD, WS_EV_TRUST_REMOVE, WS_EV_POINTER_EQUIVOCATION,
+	WS_EV_FOLLOW, WS_EV_UNFOLLOW,
 };
 
 struct ws_event {

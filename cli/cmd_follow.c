@@ -1,0 +1,46 @@
+/* cmd_follow.c - weightsync follow / unfollow: mirror a name's new versions */
+#include "cli.h"
+#include "proto/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int follow(struct cli *c, int argc, char **argv, int on)
+{
+	const char *cmd = on ? "follow" : "unfollow";
+	struct ws_pubkey pk;
+	const char *name = NULL, *key = NULL;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--publisher") && i + 1 < argc)
+			key = argv[++i];
+		else if (!name)
+			name = argv[i];
+		else
+			return usage_error(cmd, "expected one NAME");
+	}
+	if (!name)
+		return usage_error(cmd, "expected a NAME");
+	if (ws_name_check(name)) {
+		err("invalid release name '%s'", name);
+		return EXIT_ERROR;
+	}
+	if (key ? parse_pubkey_arg(key, &pk) : resolve_trusted(c, name, &pk))
+		return EXIT_ERROR;
+	ret = ws_index_follow(c->store->index, name, &pk, on);
+	if (ret == WS_EEXIST || ret == WS_ENOTFOUND) {
+		printf("'%s' is %s followed\n", name, on ? "already" : "not");
+		return on ? 0 : EXIT_ERROR;
+	}
+	if (ret) {
+		err("cannot update the index: %s", ws_strerror(ret));
+		return EXIT_ERROR;
+	}
+	printf(on ? "following '%s': a running node mirrors every new version\n"
+		  : "no longer following '%s' (what was mirrored stays)\n", name);
+	return 0;
+}
+
+int cmd_follow(struct cli *c, int argc, char **argv) { return follow(c, argc, argv, 1); }
+int cmd_unfollow(struct cli *c, int argc, char **argv) { return follow(c, argc, argv, 0); }

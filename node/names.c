@@ -1,0 +1,128 @@
+/* names.c - release names in the DHT (see names.h) */
+#include "names.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ws_names_sign(struct ws_store *st, const struct ws_seckey *sk,
+		  const struct ws_manifest *m, const uint8_t mhash[32],
+		  const uint8_t ih1[20], const uint8_t ih2[32], char **msg)
+{
+	for (int i = 0; i < 2; i++) {
+		struct ws_pointer p;
+		char salt[WS_SALT_MAX + 1];
+		int ret;
+
+		ws_pointer_salt(m->name, i ? m->version : 0, salt);
+		if ((ret = ws_pointer_make(sk, salt, m->version, ih1, ih2, mhash, &p)))
+			return ws_seterr(msg, ret, "cannot sign the name pointer");
+		ret = ws_index_put_pointer(st->index, &p, msg);
+		if (ret && ret != WS_EEXIST)
+			return ret;
+	}
+	return 0;
+}
+
+int ws_names_put_all(struct ws_store *st, ws_lt_session *s)
+{
+	struct ws_pointer *ps = NULL;
+	size_t n = 0;
+	int put = 0;
+
+	if (ws_index_pointers(st->index, &ps, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (ws_lt_dht_put(s, ps[i].pk, ps[i].salt, ps[i].seq, ps[i].v, ps[i].vlen,
+				  NULL, NULL, ps[i].sig) == 0)
+			put++;
+	free(ps);
+	return put;
+}
+
+/* Highest accepted version of (pk, name) in the index, 0 if none. */
+static int64_t known_version(struct ws_store *st, const uint8_t pk[32], const char *name)
+{
+	struct ws_release r;
+	int64_t v = 0;
+	if (ws_index_get(st->index, pk, name, 0, &r) == 0) {
+		v = r.version;
+		ws_release_release(&r);
+	}
+	return v;
+}
+
+int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32],
+		     const char *name, int64_t version, int timeout_ms,
+		     struct ws_pointer *out, int *ignored, char **msg)
+{
+	struct ws_lt_dht_item *items = xcalloc(8, sizeof(*items));
+	struct ws_pointer best, kept;
+	char salt[WS_SALT_MAX + 1];
+	size_t n = 0;
+	int ret, have = 0, bad = 0, equiv = 0;
+	int64_t known;
+
+	ws_pointer_salt(name, version, salt);
+	ret = ws_lt_dht_get(s, pk, salt, timeout_ms, 0, items, 8, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct ws_pointer p;
+		memset(&p, 0, sizeof(p));
+		memcpy(p.pk, items[i].pk, 32);
+		snprintf(p.salt, sizeof(p.salt), "%s", items[i].salt);
+		p.seq = items[i].seq;
+		memcpy(p.sig, items[i].sig, 64);
+		p.vlen = items[i].vlen;
+		memcpy(p.v, items[i].v, items[i].vlen);
+		/* libtorrent checked the signature; we check it again, and
+		 * the value's format, before believing anything in it */
+		if (memcmp(p.pk, pk, 32) || strcmp(p.salt, salt) || ws_pointer_check(&p)) {
+			bad++;
+			continue;
+		}
+		int r = ws_index_put_pointer(st->index, &p, NULL);
+		if (r == WS_EEQUIVOCATION || (have && p.seq == best.seq &&
+					      (p.vlen != best.vlen || memcmp(p.v, best.v, p.vlen))))
+			equiv = 1;
+		if (!have || p.seq > best.seq) {
+			best = p;
+			have = 1;
+		}
+	}
+	free(items);
+	if (ignored)
+		*ignored = bad;
+	if (equiv)
+		return ws_seterr(msg, WS_EEQUIVOCATION,
+				 "equivocation: the publisher of '%s' signed two different "
+				 "pointers for one version; both are kept as evidence (see "
+				 "'weightsync log %s')", name, name);
+	/* what this node already holds counts as much as what the DHT says */
+	if (ws_index_get_pointer(st->index, pk, salt, &kept) == 0 &&
+	    (!have || kept.seq > best.seq)) {
+		if (have && version == 0)
+			return ws_seterr(msg, WS_EROLLBACK,
+					 "the DHT offers '%s' version %lld, but version %lld is "
+					 "already known here: an old pointer, refused",
+					 name, (long long)best.seq, (long long)kept.seq);
+		best = kept;
+		have = 1;
+	}
+	known = known_version(st, pk, name);
+	if (have && version == 0 && best.seq < known)
+		return ws_seterr(msg, WS_EROLLBACK,
+				 "the DHT offers '%s' version %lld, but version %lld is "
+				 "already known here: an old pointer, refused",
+				 name, (long long)best.seq, (long long)known);
+	if (!have) {
+		if (ret == WS_ETIMEOUT || ret == WS_ENOTFOUND || ret == 0)
+			return ws_seterr(msg, WS_ENOTFOUND,
+					 "no signed pointer for '%s' found in the DHT%s",
+					 salt, bad ? " (only items with bad signatures)" : "");
+		return ws_seterr(msg, ret, "DHT lookup failed: %s", ws_strerror(ret));
+	}
+	*out = best;
+	return 0;
+}

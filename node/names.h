@@ -1,0 +1,49 @@
+/*
+ * names.h - release names in the DHT: signed pointers (proto/pointer.h)
+ * put, re-put and resolved through libtorrent's BEP 44 support.
+ *
+ * Part of node/.  Publishing signs the pointers and keeps them in the
+ * index; a running node puts every pointer it keeps (its own and those of
+ * releases it mirrors) at start, whenever new ones appear, and about
+ * hourly, so a name stays resolvable after its publisher is gone for good.
+ */
+#ifndef WS_NODE_NAMES_H
+#define WS_NODE_NAMES_H
+
+#include <stdint.h>
+
+#include "lt.h"
+#include "proto/pointer.h"
+#include "store/store.h"
+
+/*
+ * ws_names_sign - sign the "NAME" and "NAME@VERSION" pointers of a release
+ * just published and keep them in the index.
+ */
+int ws_names_sign(struct ws_store *st, const struct ws_seckey *sk,
+		  const struct ws_manifest *m, const uint8_t mhash[32],
+		  const uint8_t ih1[20], const uint8_t ih2[32], char **msg);
+
+/* ws_names_put_all - put every pointer the index keeps into the DHT (no
+ * key needed: they are already signed).  Returns how many were put. */
+int ws_names_put_all(struct ws_store *st, ws_lt_session *s);
+
+/*
+ * ws_names_resolve - the pointer of (pk, name) for version (0: latest).
+ *
+ * Asks the DHT (waiting at most timeout_ms), checks every item received,
+ * keeps the valid ones in the index, and compares with what the index
+ * already holds:
+ *   - two different valid pointers for one version: WS_EEQUIVOCATION;
+ *   - a latest pointer below a version this node already knows (an old
+ *     pointer replayed): WS_EROLLBACK;
+ *   - nothing valid in the DHT: the index's own pointer if it has one,
+ *     else WS_ENOTFOUND.
+ * Items that fail their signature or format are ignored (counted in
+ * *ignored when not NULL).
+ */
+int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32],
+		     const char *name, int64_t version, int timeout_ms,
+		     struct ws_pointer *out, int *ignored, char **msg);
+
+#endif
