@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int ws_names_sign(struct ws_store *st, const struct ws_seckey *sk,
 		  const struct ws_manifest *m, const uint8_t mhash[32],
@@ -54,6 +55,46 @@ static int64_t known_version(struct ws_store *st, const uint8_t pk[32], const ch
 	return v;
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A lookup made before the routing table has nodes ends at once with
+ * nothing; so wait for nodes, and ask again until something comes or the
+ * time is up.
+ */
+static int dht_lookup(ws_lt_session *s, const uint8_t pk[32], const char *salt,
+		      int timeout_ms, struct ws_lt_dht_item *items, size_t max,
+		      size_t *n)
+{
+	double end = mono() + timeout_ms / 1000.0;
+	int ret = WS_ENOTFOUND;
+
+	*n = 0;
+	for (;;) {
+		struct ws_lt_session_stats st;
+		int left = (int)((end - mono()) * 1000);
+		if (left <= 0)
+			return ret;
+		memset(&st, 0, sizeof(st));
+		ws_lt_session_stats(s, &st);
+		if (st.dht_nodes == 0) {
+			ws_lt_wait(s, left < 200 ? left : 200);
+			continue;
+		}
+		ret = ws_lt_dht_get(s, pk, salt, left, 0, items, max, n);
+		if (*n > 0)
+			return 0;
+		left = (int)((end - mono()) * 1000);
+		if (left > 0)
+			ws_lt_wait(s, left < 500 ? left : 500);
+	}
+}
+
 int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32],
 		     const char *name, int64_t version, int timeout_ms,
 		     struct ws_pointer *out, int *ignored, char **msg)
@@ -66,7 +107,7 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 	int64_t known;
 
 	ws_pointer_salt(name, version, salt);
-	ret = ws_lt_dht_get(s, pk, salt, timeout_ms, 0, items, 8, &n);
+	ret = dht_lookup(s, pk, salt, timeout_ms, items, 8, &n);
 	for (size_t i = 0; i < n; i++) {
 		struct ws_pointer p;
 		memset(&p, 0, sizeof(p));

@@ -33,6 +33,8 @@ struct node {
 	int64_t started;
 	uint64_t pointers_seen;     /* sum of kept pointer seqs at the last put */
 	time_t last_put, last_follow;
+	int dht_nodes;              /* routing table size at the last tick */
+	int puts_pending;           /* puts to make once the DHT has nodes */
 };
 
 static void logf_(struct node *nd, const char *fmt, ...)
@@ -145,6 +147,7 @@ static void write_status(struct node *nd, const char *state)
 	char *text, *path, listen[96], started[21];
 
 	ws_lt_session_stats(nd->ses, &ss);
+	nd->dht_nodes = ss.dht_nodes;
 	for (size_t i = 0; i < nd->n; i++) {
 		struct ws_lt_status s;
 		char hex[65];
@@ -211,9 +214,16 @@ static void keep_names_alive(struct node *nd, int force)
 	for (size_t i = 0; i < n; i++)
 		sum += (uint64_t)ps[i].seq + 1;
 	free(ps);
-	if (!force && sum == nd->pointers_seen && t - nd->last_put < every)
-		return;
+	/* new pointers, or time for the periodic re-put: put now, and once
+	 * more a little later, as a put made while the routing table is
+	 * still filling reaches few nodes */
+	if (force || sum != nd->pointers_seen || t - nd->last_put >= every)
+		nd->puts_pending = 2;
 	nd->pointers_seen = sum;
+	if (!nd->puts_pending || nd->dht_nodes == 0 ||
+	    (nd->puts_pending == 1 && t - nd->last_put < 5))
+		return;
+	nd->puts_pending--;
 	nd->last_put = t;
 	logf_(nd, "put %d signed name pointers into the DHT",
 	      ws_names_put_all(nd->st, nd->ses));
@@ -287,8 +297,8 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 	logf_(&nd, "listening on port %d%s", ws_lt_listen_port(nd.ses),
 	      o->net.no_dht ? ", DHT off" : "");
 	sync_releases(&nd);
-	keep_names_alive(&nd, 1);
 	write_status(&nd, "running");
+	keep_names_alive(&nd, 1);
 	while (!*o->stop) {
 		ws_lt_wait(nd.ses, tick / 4 > 0 ? tick / 4 : 1);
 		clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -1,11 +1,14 @@
 #!/bin/sh
 # demo.sh - the local swarm demo, on loopback only.
 #
-# A publisher (node A, 127.0.0.2) signs and seeds a generated model; node B
-# (127.0.0.3) fetches it, verifies it and seeds it too; the publisher goes
-# offline; node C (127.0.0.4) fetches the release from B alone and audits
-# it; one byte of one shard is changed and the audit catches it.  Every
-# process is stopped by PID and the temporary folder removed at the end.
+# A private swarm of three nodes that bootstrap their DHT from each other:
+# the publisher A (127.0.0.2) signs a generated model, seeds it and puts its
+# signed name pointer into the DHT; B (127.0.0.3) runs `weightsync fetch
+# demo-model` by name, verifies it, and its node seeds it and keeps the
+# pointer alive; the publisher goes offline for good; C (127.0.0.4) fetches
+# demo-model by name from what is left, verifies, audits, and catches one
+# changed byte.  Every process is stopped by PID and the temporary folder
+# removed at the end.
 set -eu
 WS=${WS_BIN:-$(dirname "$0")/../build/weightsync}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,18 +28,30 @@ step() { printf '\n== %s\n' "$*"; }
 port() { python3 -c 'import socket, sys
 s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"; }
 ws() { h=$1; shift; WEIGHTSYNC_HOME="$DEMO/$h" "$WS" "$@"; }
-# start_node HOME ADDR PORT: a seeding node, waited for (10 s at most)
+# start_node HOME ADDR PORT [OPTIONS]: a node, waited for (10 s at most)
 start_node() {
-	WEIGHTSYNC_HOME="$DEMO/$1" "$WS" seed --listen "$2:$3" --no-dht \
-		2>"$DEMO/$1.log" &
+	h=$1 a=$2 p=$3; shift 3
+	WEIGHTSYNC_HOME="$DEMO/$h" "$WS" seed --listen "$a:$p" "$@" 2>"$DEMO/$h.log" &
 	PIDS="$PIDS $!"
-	eval "PID_$1=$!"
+	eval "PID_$h=$!"
 	i=0
-	until ws "$1" status >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || { echo "demo: node $1 did not start" >&2; exit 1; }
+	until ws "$h" status >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "demo: node $h did not start" >&2; exit 1; }
 		sleep 0.1
 	done
 }
+# wait_until SECONDS WHAT CMD...: poll CMD every 0.2 s
+wait_until() {
+	n=$(($1 * 5)) what=$2; shift 2
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt $n ] || { echo "demo: timed out waiting for $what" >&2; exit 1; }
+		sleep 0.2
+	done
+}
+dht_ready() { ws "$1" status --json | python3 -c 'import json, sys
+sys.exit(0 if json.load(sys.stdin)["dht_nodes"] >= 1 else 1)'; }
+seeds() { ws "$1" status | grep -q "$2 *seeding"; }
 
 step "generating a model folder (safetensors shards, config, tokenizer)"
 python3 "$HERE/../tests/gen_model.py" "$DEMO/demo-model" 8388608
@@ -45,37 +60,41 @@ ls -l "$DEMO/demo-model"
 step "publisher A: a key (minisign format) and a signed release of demo-model"
 ws A keygen --no-password
 ws A publish "$DEMO/demo-model" --name demo-model --copy --origin "hf://demo/demo-model@0000000"
-LINK=$(ws A show demo-model --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["link"])')
 REL_A=$(ws A show demo-model --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])')
 
 step "minisign itself verifies the manifest"
 minisign -V -p "$DEMO/A/keys/publisher.key.pub" -m "$REL_A/.weightsync/manifest.json"
 
-PA=$(port 127.0.0.2) PB=$(port 127.0.0.3)
-step "A seeds on 127.0.0.2:$PA; B runs a node on 127.0.0.3:$PB"
-start_node A 127.0.0.2 "$PA"
-start_node B 127.0.0.3 "$PB"
+PA=$(port 127.0.0.2) PB=$(port 127.0.0.3) PC=$(port 127.0.0.4)
+BOOT="--bootstrap 127.0.0.3:$PB --bootstrap 127.0.0.4:$PC"
+step "three nodes: A (publisher) on 127.0.0.2:$PA, B on 127.0.0.3:$PB, C on 127.0.0.4:$PC, DHT bootstrapped from each other"
+start_node B 127.0.0.3 "$PB" --bootstrap "127.0.0.4:$PC" --bootstrap "127.0.0.2:$PA" --reput-interval 5
+start_node C 127.0.0.4 "$PC" --bootstrap "127.0.0.3:$PB" --bootstrap "127.0.0.2:$PA"
+start_node A 127.0.0.2 "$PA" $BOOT
+wait_until 30 "A's DHT" dht_ready A
+wait_until 30 "A's name pointer in the DHT" grep -q "put 2 signed name pointers" "$DEMO/A.log"
+ws A status
 
-step "B trusts the publisher's key for demo-model and fetches it from A"
+step "B trusts the publisher's key for demo-model, then: weightsync fetch demo-model"
 ws B trust add demo-model "$DEMO/A/keys/publisher.key.pub"
-ws B fetch "$LINK" --peer "127.0.0.2:$PA" --listen 127.0.0.3:0 --no-dht --timeout 30
+wait_until 30 "demo-model to resolve" ws B resolve demo-model $BOOT --listen 127.0.0.3:0 --timeout 5
+WEIGHTSYNC_HOME="$DEMO/B" "$WS" fetch demo-model $BOOT --listen 127.0.0.3:0 --timeout 30
 
-step "B's node picks up the new release by itself and seeds it"
-i=0
-until ws B status | grep -q 'demo-model@1 *seeding'; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "demo: B did not seed" >&2; exit 1; }
-	sleep 0.1
-done
+step "B's node picks up the release by itself, seeds it and re-puts its pointer"
+wait_until 30 "B to seed" seeds B demo-model@1
 ws B status
 
-step "the publisher goes offline"
+step "the publisher goes offline for good"
 kill "$PID_A"
 i=0
 while kill -0 "$PID_A" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+rm -rf "$DEMO/A/releases"
+echo "A is stopped and its copy of the release is deleted"
 
-step "C fetches demo-model from B alone, into an ordinary folder"
+step "C trusts the key and runs: weightsync fetch demo-model -o C-demo-model"
 ws C trust add demo-model "$DEMO/A/keys/publisher.key.pub"
-ws C fetch "$LINK" --peer "127.0.0.3:$PB" --listen 127.0.0.4:0 --no-dht --timeout 30 -o "$DEMO/C-demo-model"
+WEIGHTSYNC_HOME="$DEMO/C" "$WS" fetch demo-model --bootstrap "127.0.0.3:$PB" \
+	--listen 127.0.0.4:0 --timeout 30 -o "$DEMO/C-demo-model"
 for f in $(cd "$DEMO/demo-model" && ls); do
 	cmp "$DEMO/demo-model/$f" "$DEMO/C-demo-model/$f"
 done

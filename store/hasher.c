@@ -215,6 +215,8 @@ static size_t plan(struct run *r, size_t n, uint64_t *total)
 			r->tasks[nt++] = (struct task){ TASK_SHA256, i, 0, f->size };
 			*total += f->size;
 		}
+		if (f->sha256_only)
+			continue;
 		for (uint64_t off = 0; off < f->size; off += step) {
 			uint64_t len = f->size - off < step ? f->size - off : step;
 			r->tasks[nt++] = (struct task){ TASK_CHUNKS, i, off, len };
@@ -321,8 +323,9 @@ int ws_hash_files(struct ws_hash_file *files, size_t n, int threads,
 			f->error = -EIO;
 			continue;
 		}
-		ws_merkle_root_from_chunks((const uint8_t (*)[32])f->chunks,
-					   f->nchunks, f->size, f->root);
+		if (!f->sha256_only)
+			ws_merkle_root_from_chunks((const uint8_t (*)[32])f->chunks,
+						   f->nchunks, f->size, f->root);
 	}
 out:
 	for (size_t i = 0; i < n; i++)

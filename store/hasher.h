@@ -21,6 +21,8 @@ struct ws_hash_file {
 	/* in */
 	const char *path;           /* opened with O_RDONLY, symlinks followed */
 	int want_sha256;            /* compute the plain SHA-256 */
+	int sha256_only;            /* and nothing else: no merkle tree, no v1
+				     * pieces (root stays zero) */
 	uint64_t v1_piece_size;     /* compute v1 SHA-1 pieces of this size (a
 				     * multiple of 4 MiB), 0 for none */
 	int v1_pad_last;            /* hash the last v1 piece padded with zero

@@ -181,10 +181,10 @@ command -v minisign >/dev/null 2>&1 && test_set_prereq MINISIGN
 # wait_for SECONDS CMD - run CMD (a string) every 0.1 s until it succeeds;
 # fail after SECONDS.
 wait_for() {
-	limit=$(( $1 * 10 )); i=0
+	wf_limit=$(( $1 * 10 )); wf_i=0
 	while ! eval "$2" >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -ge $limit ]; then
+		wf_i=$((wf_i + 1))
+		if [ $wf_i -ge $wf_limit ]; then
 			echo "timed out after $1 s waiting for: $2" >&2
 			return 1
 		fi
@@ -199,11 +199,12 @@ s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
 }
 
 # start_node NAME ADDR [SEED-OPTIONS] - run `weightsync seed` with home
-# $TMP/NAME on ADDR and a free port; waits until it reports running.  Its
-# port and PID: port_of NAME, pid_of NAME; its log: $TMP/NAME.log.
+# $TMP/NAME on ADDR and a free port (or $NODE_PORT); waits until it reports
+# running.  Its port and PID: port_of NAME, pid_of NAME; its log:
+# $TMP/NAME.log.
 start_node() {
 	sn_name=$1 sn_addr=$2; shift 2
-	sn_port=$(free_port "$sn_addr")
+	sn_port=${NODE_PORT:-$(free_port "$sn_addr")}
 	WEIGHTSYNC_HOME=$TMP/$sn_name "$WS_BIN" seed --listen "$sn_addr:$sn_port" "$@" \
 		>>"$TMP/$sn_name.log" 2>&1 &
 	echo $! >>"$TMP/.pids"

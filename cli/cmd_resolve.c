@@ -1,0 +1,74 @@
+/* cmd_resolve.c - weightsync resolve: a name's signed pointer, from the DHT */
+#include "cli.h"
+#include "node/names.h"
+#include "proto/error.h"
+#include "proto/util.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_resolve(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "publisher", required_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		NET_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ws_net_opts net;
+	struct ws_pubkey pk;
+	struct ws_pointer p;
+	ws_lt_session *ses = NULL;
+	char name[WS_NAME_MAX + 1], *msg = NULL, h1[41], h2[65], hm[65];
+	const char *key = NULL;
+	int64_t version;
+	int o, json = 0, timeout = 15000, ret, ignored = 0;
+	double t0 = now_seconds();
+
+	memset(&net, 0, sizeof(net));
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'P')
+			key = optarg;
+		else if (o == 'T')
+			timeout = atoi(optarg) * 1000;
+		else if (o == 'j')
+			json = 1;
+		else if (net_option("resolve", o, optarg, &net))
+			return EXIT_ERROR;
+	}
+	if (optind + 1 != argc || timeout <= 0)
+		return usage_error("resolve", "expected one NAME[@V]");
+	if (parse_ref(argv[optind], name, &version))
+		return EXIT_ERROR;
+	if (key ? parse_pubkey_arg(key, &pk) : resolve_trusted(c, name, &pk))
+		return EXIT_ERROR;
+	if (net.no_dht)
+		return usage_error("resolve", "resolving needs the DHT: drop --no-dht");
+	if ((ret = ws_net_session(&net, &ses, &msg)))
+		return fail(ret, &msg, "cannot join the swarm");
+	ret = ws_names_resolve(c->store, ses, pk.pk, name, version, timeout, &p,
+			       &ignored, &msg);
+	ws_lt_session_free(ses);
+	if (ret)
+		return fail(ret, &msg, "cannot resolve");
+	ws_hex(p.ih1, 20, h1);
+	ws_hex(p.ih2, 32, h2);
+	ws_hex(p.mhash, 32, hm);
+	if (json) {
+		json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:f}", "name", name,
+				      "version", (json_int_t)p.version, "info_hash_v2", h2,
+				      "info_hash_v1", h1, "manifest_sha256", hm,
+				      "ignored", ignored, "seconds", now_seconds() - t0);
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		printf("%s@%lld  v2 %s  manifest sha256:%s\n", name, (long long)p.version,
+		       h2, hm);
+	}
+	return 0;
+}
