@@ -56,7 +56,7 @@ test_expect_success 'B fetches by name: resolved through the DHT, peers from the
 	json_check $TMP/b.json "j[\"ok\"] and j[\"version\"] == 1 and j[\"resolve_seconds\"] < 15" &&
 	dir=$(python3 -c "import json; print(json.load(open(\"$TMP/b.json\"))[\"path\"])") &&
 	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f $dir/$f || return 1; done &&
-	cp -a $TMP/B $TMP/R
+	rm -rf $TMP/R && cp -a $TMP/B $TMP/R
 '
 
 test_expect_success 'the publisher goes away; the DHT forgets; a mirror brings the name back' '

@@ -4,6 +4,8 @@
 #include "proto/manifest.h"
 #include "proto/merkle.h"
 #include "proto/minisign.h"
+#include "proto/pointer.h"
+#include "proto/link.h"
 #include "proto/util.h"
 
 #include <errno.h>
@@ -325,6 +327,62 @@ static void test_merkle(void)
 	free(data);
 }
 
+static void test_pointers(void)
+{
+	struct ws_seckey *sk;
+	struct ws_pointer p, q;
+	uint8_t ih1[20], ih2[32], mh[32];
+	char salt[WS_SALT_MAX + 1];
+
+	ws_seckey_generate(&sk);
+	memset(ih1, 1, 20);
+	memset(ih2, 2, 32);
+	memset(mh, 3, 32);
+	ws_pointer_salt("deepseek-r1", 0, salt);
+	CHECK(!strcmp(salt, "deepseek-r1"), "latest pointer salt is the name");
+	ws_pointer_salt("deepseek-r1", 12, salt);
+	CHECK(!strcmp(salt, "deepseek-r1@12"), "version pointer salt is NAME@V");
+	CHECK(ws_pointer_make(sk, salt, 12, ih1, ih2, mh, &p) == 0 && p.vlen < 1000, "make a pointer");
+	q = p;
+	CHECK(ws_pointer_check(&q) == 0 && q.version == 12 && !memcmp(q.ih2, ih2, 32) &&
+	      !memcmp(q.mhash, mh, 32), "check decodes it");
+	q = p;
+	q.v[40] ^= 1;
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EBADSIG, "a changed value fails its signature");
+	q = p;
+	q.sig[0] ^= 1;
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EBADSIG, "a forged signature is refused");
+	q = p;
+	q.seq = 13;
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EBADSIG, "another seq is refused");
+	q = p;
+	strcpy(q.salt, "other@12");
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EBADSIG, "another salt is refused");
+	CHECK(ws_pointer_make(sk, "deepseek-r1@11", 12, ih1, ih2, mh, &q) == 0 &&
+	      ws_pointer_check(&q) == WS_EFORMAT, "a version pointer must name its version");
+	/* the BEP 44 buffer, as the spec spells it */
+	uint8_t buf[WS_POINTER_VMAX + 128];
+	size_t n = ws_pointer_signable("ab", 7, (const uint8_t *)"i1e", 3, buf);
+	CHECK(n == strlen("4:salt2:ab3:seqi7e1:vi1e") && !memcmp(buf, "4:salt2:ab3:seqi7e1:vi1e", n),
+	      "BEP 44 signed buffer");
+
+	struct ws_link l;
+	char *link = ws_link_format_name(p.pk, "deepseek-r1");
+	CHECK(ws_link_parse(link, &l, NULL) == 0 && l.is_name_link && !memcmp(l.pk32, p.pk, 32) &&
+	      !strcmp(l.name, "deepseek-r1"), "BEP 46 link round trip");
+	free(link);
+	struct ws_pubkey pk;
+	ws_seckey_public(sk, &pk);
+	link = ws_link_format(ih1, ih2, &pk, "deepseek-r1", 3, mh);
+	CHECK(ws_link_parse(link, &l, NULL) == 0 && l.has_v1 && l.has_v2 && l.has_pk &&
+	      l.has_mhash && l.version == 3 && ws_pubkey_equal(&l.pk, &pk) &&
+	      !memcmp(l.v2, ih2, 32), "release link round trip");
+	free(link);
+	CHECK(ws_link_parse("magnet:?dn=x", &l, NULL) == WS_EFORMAT, "a link without a hash is refused");
+	CHECK(ws_link_parse("magnet:?xt=urn:btih:zz", &l, NULL) == WS_EFORMAT, "a bad info-hash is refused");
+	ws_seckey_free(sk);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
@@ -333,6 +391,7 @@ int main(void)
 	test_names_paths();
 	test_manifest();
 	test_merkle();
+	test_pointers();
 	ws_rm_rf(tmpdir);
 	return check_done();
 }

@@ -277,6 +277,39 @@ static void test_publish(void)
 	free(src);
 }
 
+static void test_pointers(void)
+{
+	struct ws_seckey *sk;
+	struct ws_pointer a, b, got, *all;
+	uint8_t ih1[20] = { 1 }, ih2[32] = { 2 }, m1[32] = { 3 }, m2[32] = { 4 };
+	ws_index *ix;
+	unsigned flags = 0;
+	size_t n;
+	char *dir = xasprintf("%s/pointers", tmpdir);
+
+	ws_seckey_generate(&sk);
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "open index");
+	ws_pointer_make(sk, "llm", 1, ih1, ih2, m1, &a);
+	ws_pointer_make(sk, "llm", 2, ih1, ih2, m1, &b);
+	CHECK_EQ_INT(ws_index_put_pointer(ix, &a, NULL), 0, "keep pointer seq 1");
+	CHECK_EQ_INT(ws_index_put_pointer(ix, &a, NULL), WS_EEXIST, "the same pointer again");
+	CHECK_EQ_INT(ws_index_put_pointer(ix, &b, NULL), 0, "keep pointer seq 2");
+	CHECK(ws_index_get_pointer(ix, a.pk, "llm", &got) == 0 && got.seq == 2 && got.version == 2,
+	      "the highest pointer is returned");
+	ws_pointer_make(sk, "llm", 2, ih1, ih2, m2, &b);
+	CHECK_EQ_INT(ws_index_put_pointer(ix, &b, NULL), WS_EEQUIVOCATION,
+		     "another value for seq 2 is equivocation");
+	CHECK(ws_index_name_flags(ix, a.pk, "llm", &flags) == 0 && (flags & WS_NAME_EQUIVOCATED),
+	      "the name is flagged");
+	CHECK_EQ_INT(count_events(ix, "llm", WS_EV_POINTER_EQUIVOCATION), 1, "and the event logged");
+	CHECK(ws_index_pointers(ix, &all, &n) == 0 && n == 1 && all[0].seq == 2,
+	      "one pointer per salt to re-put");
+	free(all);
+	ws_index_close(ix);
+	ws_seckey_free(sk);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
@@ -284,6 +317,7 @@ int main(void)
 	test_chain();
 	test_trust();
 	test_publish();
+	test_pointers();
 	ws_rm_rf(tmpdir);
 	return check_done();
 }
