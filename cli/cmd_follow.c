@@ -3,6 +3,7 @@
 #include "proto/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int follow(struct cli *c, int argc, char **argv, int on)
@@ -26,8 +27,24 @@ static int follow(struct cli *c, int argc, char **argv, int on)
 		err("invalid release name '%s'", name);
 		return EXIT_ERROR;
 	}
-	if (key ? parse_pubkey_arg(key, &pk) : resolve_trusted(c, name, &pk))
+	if (!on && !key) {
+		/* unfollow needs no trust decision: take the key it follows */
+		struct ws_follow *fl = NULL;
+		size_t n = 0, found = 0;
+		if (ws_index_follows(c->store->index, &fl, &n) == 0)
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(fl[i].name, name)) {
+					pk = fl[i].pk;
+					found = 1;
+				}
+		free(fl);
+		if (!found) {
+			printf("'%s' is not followed\n", name);
+			return EXIT_ERROR;
+		}
+	} else if (key ? parse_pubkey_arg(key, &pk) : resolve_trusted(c, name, &pk)) {
 		return EXIT_ERROR;
+	}
 	ret = ws_index_follow(c->store->index, name, &pk, on);
 	if (ret == WS_EEXIST || ret == WS_ENOTFOUND) {
 		printf("'%s' is %s followed\n", name, on ? "already" : "not");

@@ -127,6 +127,19 @@ test_expect_success 'two manifests signed for one version: equivocation kept and
 	grep_q "equivocation" $TMP/warn
 '
 
+test_expect_success 'a node that follows a name mirrors a new version by itself' '
+	WEIGHTSYNC_HOME=$TMP/C ws follow names-demo >$TMP/out && grep_q "following" $TMP/out &&
+	start_node C $C $(boot) --follow-interval 2 &&
+	cp -r $TMP/model3 $TMP/model4 && echo "{\"v\": 4}" >$TMP/model4/c.new &&
+	mv $TMP/model4/c.new $TMP/model4/config.json &&
+	WEIGHTSYNC_HOME=$TMP/A ws publish $TMP/model4 --name names-demo >/dev/null &&
+	wait_for 60 "node_seeds C names-demo@4" &&
+	grep_q "mirrored names-demo@4" $TMP/C.log &&
+	WEIGHTSYNC_HOME=$TMP/C ws audit names-demo@4 >/dev/null &&
+	WEIGHTSYNC_HOME=$TMP/C ws unfollow names-demo >$TMP/out && grep_q "no longer following" $TMP/out &&
+	stop_node C
+'
+
 test_expect_success 'an unknown name: exit 2 and how to fix it' '
 	WEIGHTSYNC_HOME=$TMP/C test_must_fail 2 ws fetch no-such-model $(boot) --listen $C:0 \
 		2>$TMP/err &&
