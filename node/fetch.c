@@ -596,17 +596,6 @@ static void link_for(const struct ws_pointer *p, const struct ws_pubkey *pk,
 	memcpy(l->mhash, p->mhash, 32);
 }
 
-static int64_t highest_known(struct ws_store *st, const uint8_t pk[32], const char *name)
-{
-	struct ws_release r;
-	int64_t v = 0;
-	if (ws_index_get(st->index, pk, name, 0, &r) == 0) {
-		v = r.version;
-		ws_release_release(&r);
-	}
-	return v;
-}
-
 static int is_known(struct ws_store *st, const uint8_t pk[32], const char *name,
 		    int64_t version)
 {
@@ -664,7 +653,7 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_names_resolve(st, fo.session, pk->pk, name, p.version, 2000, &extra,
 				 NULL, NULL);
 	}
-	known = highest_known(st, pk->pk, name);
+	known = ws_index_highest(st->index, pk->pk, name);
 	/* fill the chain: upwards to just below the target, or downwards
 	 * from the highest known to just above it */
 	if (known && p.version > known + 1)

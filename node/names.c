@@ -43,18 +43,6 @@ int ws_names_put_all(struct ws_store *st, ws_lt_session *s)
 	return put;
 }
 
-/* Highest accepted version of (pk, name) in the index, 0 if none. */
-static int64_t known_version(struct ws_store *st, const uint8_t pk[32], const char *name)
-{
-	struct ws_release r;
-	int64_t v = 0;
-	if (ws_index_get(st->index, pk, name, 0, &r) == 0) {
-		v = r.version;
-		ws_release_release(&r);
-	}
-	return v;
-}
-
 static double mono(void)
 {
 	struct timespec ts;
@@ -151,7 +139,7 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 		best = kept;
 		have = 1;
 	}
-	known = known_version(st, pk, name);
+	known = ws_index_highest(st->index, pk, name);
 	if (have && version == 0 && best.seq < known)
 		return ws_seterr(msg, WS_EROLLBACK,
 				 "the DHT offers '%s' version %lld, but version %lld is "

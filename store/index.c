@@ -594,6 +594,20 @@ out:
 	return lmdb_err(rc);
 }
 
+int64_t ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name)
+{
+	MDB_txn *txn;
+	struct nrec nr;
+	int64_t v = 0;
+
+	if (mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn))
+		return 0;
+	if (get_name(ix, txn, pk, name, &nr) == 0)
+		v = nr.highest;
+	mdb_txn_abort(txn);
+	return v;
+}
+
 struct list_ctx {
 	const char *name;
 	struct ws_release *out;

@@ -86,6 +86,9 @@ int ws_index_set_complete(ws_index *ix, const uint8_t pk[32], const char *name,
 int ws_index_get(ws_index *ix, const uint8_t pk[32], const char *name,
 		 int64_t version, struct ws_release *out);
 
+/* ws_index_highest - the highest accepted version of (pk, name), 0 if none. */
+int64_t ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name);
+
 /*
  * ws_index_list - every release entry (accepted and evidence), ordered by
  * publisher, name, version.  With name not NULL, only that name (any
