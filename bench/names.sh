@@ -28,7 +28,7 @@ trap cleanup EXIT INT TERM
 port() { python3 -c 'import socket, sys
 s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"; }
 status_ok() { WEIGHTSYNC_HOME=$1 "$WS" status >/dev/null 2>&1; }
-wait_ok() { n=$(($1 * 10)); shift; i=0; until "$@"; do i=$((i+1)); [ $i -lt $n ] || return 1; sleep 0.1; done; }
+wait_ok() { wo_n=$(($1 * 10)); shift; wo_i=0; until "$@"; do wo_i=$((wo_i+1)); [ $wo_i -lt $wo_n ] || return 1; sleep 0.1; done; }
 
 P0=$(port 127.0.0.30) P1=$(port 127.0.0.31)
 BOOT="--bootstrap 127.0.0.30:$P0 --bootstrap 127.0.0.31:$P1"
@@ -42,7 +42,7 @@ while [ $i -lt "$NODES" ]; do
 done
 i=0
 while [ $i -lt "$NODES" ]; do
-	wait_ok 20 status_ok $D/n$i || { echo "names.sh: node $i did not start" >&2; exit 1; }
+	wait_ok 20 status_ok $D/n$i || { echo "names.sh: node $i did not start" >&2; cat $D/n$i.log >&2; exit 1; }
 	i=$((i + 1))
 done
 python3 "$here/../tests/gen_model.py" $D/model 8388608

@@ -74,9 +74,28 @@ static int dht_lookup(ws_lt_session *s, const uint8_t pk[32], const char *salt,
 			ws_lt_wait(s, left < 200 ? left : 200);
 			continue;
 		}
-		ret = ws_lt_dht_get(s, pk, salt, left, 0, items, max, n);
-		if (*n > 0)
+		/* act on the first valid item: a lookup that waits to be
+		 * complete can sit 15 s on one slow node (FACTS.md) ... */
+		ret = ws_lt_dht_get(s, pk, salt, left, 1, items, max, n);
+		if (*n > 0) {
+			/* ... then listen a little longer, so that nodes holding
+			 * another value for the same version can be heard: a
+			 * plain get keeps only one */
+			struct ws_lt_dht_item *more = xcalloc(max, sizeof(*more));
+			size_t m = 0;
+			ws_lt_dht_get(s, pk, salt, 500, 0, more, max, &m);
+			for (size_t i = 0; i < m && *n < max; i++) {
+				size_t j = 0;
+				while (j < *n && !(items[j].seq == more[i].seq &&
+						   items[j].vlen == more[i].vlen &&
+						   !memcmp(items[j].v, more[i].v, more[i].vlen)))
+					j++;
+				if (j == *n)
+					items[(*n)++] = more[i];
+			}
+			free(more);
 			return 0;
+		}
 		left = (int)((end - mono()) * 1000);
 		if (left > 0)
 			ws_lt_wait(s, left < 500 ? left : 500);
