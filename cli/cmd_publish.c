@@ -66,6 +66,8 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		{ "retracted", no_argument, NULL, 'R' },
 		{ "copy", no_argument, NULL, 'C' },
 		{ "web-seed", required_argument, NULL, 'w' },
+		{ "announce", no_argument, NULL, 'A' },
+		NET_LONG_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -73,6 +75,8 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	struct ws_release_torrent t = { 0 };
 	const char *seeds[16];
 	size_t nseeds = 0;
+	struct ws_net_opts net;
+	int announce = 0;
 	struct ws_seckey *sk = NULL;
 	struct ws_pubkey pk, trusted;
 	struct progress prog;
@@ -81,6 +85,7 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	int json = 0, o, ret, status = EXIT_ERROR;
 	double t0;
 
+	memset(&net, 0, sizeof(net));
 	while ((o = getopt_long(argc, argv, "n:k:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n': p.name = optarg; break;
@@ -101,7 +106,14 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 				return usage_error("publish", "--web-seed takes an http(s) URL, 16 at most");
 			seeds[nseeds++] = optarg;
 			break;
-		default: return usage_error("publish", "invalid arguments");
+		case 'A': announce = 1; break;
+		default:
+			/* network options: --bootstrap also means --announce */
+			if (o < OPT_LISTEN)
+				return usage_error("publish", "invalid arguments");
+			if (net_option("publish", o, optarg, &net))
+				return EXIT_ERROR;
+			announce = announce || o == OPT_BOOTSTRAP;
 		}
 	}
 	if (optind + 1 != argc)
@@ -161,6 +173,19 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	print_result(c, &p, &t, json, now_seconds() - t0);
+	if (announce && !net.no_dht) {
+		int nodes = 0;
+		ret = ws_names_announce(c->store, &net, p.m.name, 15000, &nodes, &msg);
+		if (ret) {
+			warn("the name pointer was not put into the DHT (%s); a node "
+			     "on this home ('weightsync seed') will put it", msg ? msg : ws_strerror(ret));
+			free(msg);
+			msg = NULL;
+		} else {
+			fprintf(stderr, "weightsync: put the signed pointer of '%s' into the DHT "
+				"(%d nodes known)\n", p.m.name, nodes);
+		}
+	}
 	status = 0;
 	ws_release_torrent_release(&t);
 	ws_publish_release(&p);

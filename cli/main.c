@@ -13,7 +13,8 @@ const struct cmd commands[] = {
 	{ "keygen", cmd_keygen, 0, "[-o PATH] [--no-password] [-f]",
 	  "make a publisher key pair (minisign format)" },
 	{ "publish", cmd_publish, NEEDS_STORE,
-	  "DIR --name NAME [--key PATH] [--version N] [--origin TEXT] [--license TEXT] [--copy] [--json]",
+	  "DIR --name NAME [--key PATH] [--version N] [--origin TEXT] [--license TEXT] [--retracted] [--copy] "
+	  "[--web-seed URL]... [--announce] [--json] " NET_USAGE,
 	  "sign a model folder as a release and place it in the store" },
 	{ "audit", cmd_audit, NEEDS_STORE,
 	  "[NAME[@V] | DIR [--release NAME[@V]]] [--json]",

@@ -61,7 +61,7 @@ static int wait_for(struct fetch *f, const char *phase,
 		    int (*done)(struct fetch *f, uint64_t *have, uint64_t *want))
 {
 	int timeout = f->o->stall_timeout > 0 ? f->o->stall_timeout : 60;
-	double last_change = now();
+	double last_change = now(), last_dht = now();
 	uint64_t last = UINT64_MAX;
 
 	for (;;) {
@@ -79,6 +79,12 @@ static int wait_for(struct fetch *f, const char *phase,
 		if (s.state == WS_LT_ERROR)
 			return ws_seterr(f->msg, WS_ENETWORK, "%s", s.error[0] ? s.error :
 					 "the download failed");
+		/* no peer yet: ask the DHT again rather than waiting for
+		 * libtorrent's next announce, minutes away */
+		if (s.peers == 0 && !f->o->net.no_dht && now() - last_dht > 3) {
+			ws_lt_force_dht_announce(f->t);
+			last_dht = now();
+		}
 		r = done(f, &have, &want);
 		if (r < 0)
 			return r;

@@ -1060,6 +1060,16 @@ extern "C" int ws_lt_force_recheck(ws_lt_torrent *t)
 	}
 }
 
+extern "C" int ws_lt_force_dht_announce(ws_lt_torrent *t)
+{
+	try {
+		t->h.force_dht_announce();
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
 static enum ws_lt_state map_state(const lt::torrent_status &st)
 {
 	switch (st.state) {

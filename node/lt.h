@@ -306,6 +306,13 @@ int ws_lt_info_hashes(ws_lt_torrent *t, uint8_t v2[32], uint8_t v1[20],
  */
 int ws_lt_force_recheck(ws_lt_torrent *t);
 
+/*
+ * ws_lt_force_dht_announce - announce the torrent to the DHT now (an
+ * announce made while the routing table was empty reached nobody, and
+ * libtorrent's next one is minutes away).
+ */
+int ws_lt_force_dht_announce(ws_lt_torrent *t);
+
 enum ws_lt_state {
 	WS_LT_CHECKING = 1, WS_LT_METADATA, WS_LT_DOWNLOADING,
 	WS_LT_FINISHED,  /* every wanted file is done */

@@ -1,5 +1,6 @@
 /* names.c - release names in the DHT (see names.h) */
 #include "names.h"
+#include "session.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -173,4 +174,48 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 	}
 	*out = best;
 	return 0;
+}
+
+int ws_names_announce(struct ws_store *st, const struct ws_net_opts *net,
+		      const char *name, int timeout_ms, int *nodes, char **msg)
+{
+	ws_lt_session *s = NULL;
+	struct ws_pointer *ps = NULL;
+	struct ws_lt_session_stats ss;
+	double end = mono() + timeout_ms / 1000.0;
+	size_t n = 0, nlen = strlen(name);
+	int ret, put = 0;
+
+	*nodes = 0;
+	if ((ret = ws_net_session(net, &s, msg)))
+		return ret;
+	memset(&ss, 0, sizeof(ss));
+	while (mono() < end) {
+		ws_lt_session_stats(s, &ss);
+		if (ss.dht_nodes > 0)
+			break;
+		ws_lt_wait(s, 200);
+	}
+	*nodes = ss.dht_nodes;
+	if (ss.dht_nodes == 0) {
+		ret = ws_seterr(msg, WS_ETIMEOUT, "no DHT node answered");
+		goto out;
+	}
+	if ((ret = ws_index_pointers(st->index, &ps, &n)))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(ps[i].salt, name, nlen) &&
+		    (ps[i].salt[nlen] == '\0' || ps[i].salt[nlen] == '@') &&
+		    ws_lt_dht_put(s, ps[i].pk, ps[i].salt, ps[i].seq, ps[i].v,
+				  ps[i].vlen, NULL, NULL, ps[i].sig) == 0)
+			put++;
+	/* a put is a lookup then a store: give it time to leave (on loopback
+	 * milliseconds; a slow node can take longer, and nodes re-put) */
+	for (double t = mono() + 2.0; mono() < t;)
+		ws_lt_wait(s, 200);
+	ret = put ? 0 : ws_seterr(msg, WS_ENOTFOUND, "no pointer of '%s' to put", name);
+out:
+	free(ps);
+	ws_lt_session_free(s);
+	return ret;
 }

@@ -29,6 +29,17 @@ int ws_names_sign(struct ws_store *st, const struct ws_seckey *sk,
 int ws_names_put_all(struct ws_store *st, ws_lt_session *s);
 
 /*
+ * ws_names_announce - put the kept pointers of name ("NAME" and every
+ * "NAME@V") into the DHT from a short-lived session made from net: waits
+ * (at most timeout_ms) for the routing table to have nodes, puts, and
+ * gives libtorrent a moment to send the puts out.  *nodes is the routing
+ * table size seen.  WS_ETIMEOUT when no DHT node answered.
+ */
+struct ws_net_opts;
+int ws_names_announce(struct ws_store *st, const struct ws_net_opts *net,
+		      const char *name, int timeout_ms, int *nodes, char **msg);
+
+/*
  * ws_names_resolve - the pointer of (pk, name) for version (0: latest).
  *
  * Asks the DHT (waiting at most timeout_ms), checks every item received,

@@ -147,6 +147,11 @@ static void write_status(struct node *nd, const char *state)
 	char *text, *path, listen[96], started[21];
 
 	ws_lt_session_stats(nd->ses, &ss);
+	if (nd->dht_nodes == 0 && ss.dht_nodes > 0)
+		/* the DHT just came up: tell it about every release, so
+		 * fetchers that find peers through it find this node */
+		for (size_t i = 0; i < nd->n; i++)
+			ws_lt_force_dht_announce(nd->rel[i].t);
 	nd->dht_nodes = ss.dht_nodes;
 	for (size_t i = 0; i < nd->n; i++) {
 		struct ws_lt_status s;
