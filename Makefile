@@ -93,7 +93,10 @@ asan:
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		WS_ASAN=1 test
 
+BENCH_PACKAGES := curl nginx aria2 opentracker time busybox
+
 bench: all
+	@./scripts/deps.sh $(BENCH_PACKAGES)
 	WS_BIN=$(CURDIR)/$(BUILD)/weightsync ./bench/run
 
 install: all
