@@ -1,8 +1,10 @@
 /* cmd_audit.c - weightsync audit: re-hash model files against signed manifests */
 #include "cli.h"
 #include "proto/error.h"
+#include "proto/modelfmt.h"
 #include "proto/util.h"
 #include "store/audit.h"
+#include "store/walk.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -191,6 +193,82 @@ static int find_release(struct cli *c, const char *ref, struct ws_release *out)
 	return ret;
 }
 
+/*
+ * audit --format DIR: check the structure of every model file under dir
+ * (proto/modelfmt.h); files of no model format are passed over.
+ */
+static int audit_format(const char *dir, int json)
+{
+	char **paths = NULL, *msg = NULL;
+	size_t n = 0, nmodel = 0, nok = 0, nbad = 0, nerr = 0;
+	json_t *files = json ? json_array() : NULL;
+	int ret;
+
+	if ((ret = ws_walk(dir, 0, &paths, &n, &msg))) {
+		json_decref(files);
+		return fail(ret, &msg, "cannot read the folder");
+	}
+	for (size_t i = 0; i < n; i++) {
+		char kind[16] = "other";
+		char *full = xasprintf("%s/%s", dir, paths[i]);
+		const char *status;
+
+		ret = ws_modelfmt_check(full, kind, sizeof kind, &msg);
+		free(full);
+		if (!ret && !strcmp(kind, "other"))
+			continue;
+		if (ret && !strcmp(kind, "other"))
+			strcpy(kind, ws_modelfmt_kind(paths[i]));
+		if (ret && !strcmp(kind, "other")) {
+			/* unreadable, and nothing says it is a model file */
+			free(msg);
+			msg = NULL;
+			continue;
+		}
+		nmodel++;
+		if (!ret) {
+			status = "ok";
+			nok++;
+		} else if (ret == WS_EFORMAT) {
+			status = "malformed";
+			nbad++;
+		} else {
+			status = "unreadable";
+			nerr++;
+		}
+		if (json) {
+			json_t *f = json_pack("{s:s, s:s, s:s}", "path", paths[i],
+					      "format", kind, "status", status);
+			json_object_set_new(f, "error", ret ? json_string(msg ? msg :
+						ws_strerror(ret)) : json_null());
+			json_array_append_new(files, f);
+		} else if (!ret) {
+			printf("  %-11s %s (%s)\n", status, paths[i], kind);
+		} else {
+			printf("  %-11s %s: %s\n", status, paths[i],
+			       msg ? msg : ws_strerror(ret));
+		}
+		free(msg);
+		msg = NULL;
+	}
+	ws_walk_free(paths, n);
+	if (json) {
+		json_t *o = json_pack("{s:o, s:b}", "files", files, "intact",
+				      !nbad && !nerr);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("%zu model files: %zu ok, %zu malformed", nmodel, nok, nbad);
+		if (nerr)
+			printf(", %zu unreadable", nerr);
+		printf("\n");
+	}
+	if (nbad)
+		return EXIT_VERIFY;
+	return nerr ? EXIT_ERROR : 0;
+}
+
 static int is_dir(const char *p)
 {
 	struct stat st;
@@ -202,17 +280,19 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "release", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audit_run run = { 0 };
 	const char *release = NULL, *arg = NULL;
 	struct ws_release r;
-	int o, ret;
+	int o, ret, format = 0;
 
 	while ((o = getopt_long(argc, argv, "r:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': release = optarg; break;
 		case 'j': run.json = 1; break;
+		case 'F': format = 1; break;
 		default: return usage_error("audit", "invalid arguments");
 		}
 	}
@@ -220,6 +300,11 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		return usage_error("audit", "expected at most one NAME[@V] or folder");
 	if (optind < argc)
 		arg = argv[optind];
+	if (format) {
+		if (release || !arg)
+			return usage_error("audit", "--format takes one folder and no --release");
+		return audit_format(arg, run.json);
+	}
 	if (release && (!arg || !is_dir(arg)))
 		return usage_error("audit", "--release needs a folder to audit");
 	if (run.json)
