@@ -49,6 +49,8 @@ int cmd_seed(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_follow(struct cli *c, int argc, char **argv);
 int cmd_resolve(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_unfollow(struct cli *c, int argc, char **argv);
 
 /* ---- network options shared by seed and fetch (netopts.c) ---- */

@@ -50,6 +50,12 @@ int ws_store_open(const char *home, struct ws_store **out, char **msg)
 			  ws_strerror(ret));
 		goto fail;
 	}
+	/* tmp/ exists from the start, so staging never changes the home's
+	 * shape (and a read-only home still opens) */
+	free(ixdir);
+	ixdir = xasprintf("%s/tmp", home);
+	mkdir(ixdir, 0755);
+	free(ixdir);
 	ixdir = xasprintf("%s/index", home);
 	if ((ret = ws_index_open(ixdir, &st->index, msg)))
 		goto fail;
