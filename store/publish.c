@@ -1,5 +1,6 @@
 /* publish.c - sign a model folder into a release (see publish.h) */
 #include "publish.h"
+#include "hf.h"
 #include "walk.h"
 #include "proto/error.h"
 #include "proto/merkle.h"
@@ -67,6 +68,9 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 		p->m.origin = xstrdup(p->origin);
 	if (p->license)
 		p->m.license = xstrdup(p->license);
+	/* a Hugging Face snapshot says where it came from */
+	if (!p->origin)
+		p->m.origin = ws_hf_origin(p->dir);
 	if ((ret = plan_version(st, p, &pk, msg)))
 		goto fail;
 	if ((ret = ws_walk(p->dir, 1, &paths, &n, msg)))
@@ -117,6 +121,10 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 					ws_strerror(p->hashes[i].error));
 			goto fail;
 		}
+		/* what Hugging Face named the file by must be its content */
+		if ((ret = ws_hf_check_file(p->dir, paths[i], p->hashes[i].size,
+					    p->hashes[i].sha256, msg)))
+			goto fail;
 		if ((ret = ws_manifest_add_file(&p->m, paths[i], p->hashes[i].size,
 						p->hashes[i].sha256, p->hashes[i].root)))
 			goto fail;

@@ -167,7 +167,9 @@ int ws_store_link_file(const char *src, const char *dst, int copy_only,
 		close(out);
 		out = -1;
 		unlink(dst);
-		if (link(src, dst) == 0)
+		/* follow a symlinked source (a Hugging Face snapshot links into
+		 * blobs/): link the file, never the link */
+		if (linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
 			goto done;
 		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (out < 0) {

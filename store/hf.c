@@ -1,0 +1,130 @@
+/* hf.c - Hugging Face snapshot and local-dir checks (see hf.h) */
+#include "hf.h"
+#include "proto/error.h"
+#include "proto/merkle.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int all_hex(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+char *ws_hf_origin(const char *dir)
+{
+	char real[PATH_MAX], *commit, *snaps, *repo, *sep, *out = NULL;
+
+	if (!realpath(dir, real))
+		return NULL;
+	commit = strrchr(real, '/');
+	if (!commit || !all_hex(commit + 1, 40))
+		return NULL;
+	*commit++ = '\0';
+	snaps = strrchr(real, '/');
+	if (!snaps || strcmp(snaps + 1, "snapshots"))
+		return NULL;
+	*snaps = '\0';
+	repo = strrchr(real, '/');
+	if (!repo || strncmp(repo + 1, "models--", 8))
+		return NULL;
+	repo += 1 + 8;
+	/* the cache writes "ORG/NAME" as "ORG--NAME" */
+	sep = strstr(repo, "--");
+	if (sep && sep != repo && sep[2])
+		out = xasprintf("hf://%.*s/%s@%s", (int)(sep - repo), repo, sep + 2, commit);
+	else if (!sep && *repo)
+		out = xasprintf("hf://%s@%s", repo, commit);
+	return out;
+}
+
+/* git's blob id: SHA-1 of "blob <size>\0" and the content */
+static int git_blob_sha1(const char *path, uint64_t size, uint8_t out[20])
+{
+	ws_sha *h = ws_sha1_new();
+	char head[64], buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n, ret = 0;
+	ssize_t r;
+
+	if (fd < 0) {
+		ws_sha_free(h);
+		return -errno;
+	}
+	n = snprintf(head, sizeof(head), "blob %llu", (unsigned long long)size);
+	ws_sha_update(h, head, (size_t)n + 1);
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		ws_sha_update(h, buf, (size_t)r);
+	if (r < 0)
+		ret = -errno;
+	ws_sha_final(h, out);
+	ws_sha_free(h);
+	close(fd);
+	return ret;
+}
+
+/* Check a 64-hex (SHA-256) or 40-hex (git SHA-1) name against the file. */
+static int check_name(const char *file, const char *name, uint64_t size,
+		      const uint8_t sha256[32], const char *what, const char *path,
+		      char **msg)
+{
+	uint8_t want[32], sha1[20];
+
+	if (all_hex(name, 64)) {
+		ws_unhex(name, want, 32);
+		if (memcmp(want, sha256, 32))
+			return ws_seterr(msg, WS_EBADHASH, "'%s': its %s names SHA-256 %.16s..., "
+					 "the content differs", path, what, name);
+	} else if (all_hex(name, 40)) {
+		ws_unhex(name, want, 20);
+		if (git_blob_sha1(file, size, sha1) || memcmp(want, sha1, 20))
+			return ws_seterr(msg, WS_EBADHASH, "'%s': its %s names git blob %.12s..., "
+					 "the content differs", path, what, name);
+	}
+	return 0;
+}
+
+int ws_hf_check_file(const char *dir, const char *path, uint64_t size,
+		     const uint8_t sha256[32], char **msg)
+{
+	char *file = xasprintf("%s/%s", dir, path), target[PATH_MAX];
+	char *meta = xasprintf("%s/.cache/huggingface/download/%s.metadata", dir, path);
+	char *text = NULL;
+	size_t len;
+	ssize_t n;
+	int ret = 0;
+
+	n = readlink(file, target, sizeof(target) - 1);
+	if (n > 0) {
+		/* a snapshot link into blobs/: the blob's name is its hash */
+		target[n] = '\0';
+		const char *base = strrchr(target, '/');
+		base = base ? base + 1 : target;
+		if (strstr(target, "blobs/"))
+			ret = check_name(file, base, size, sha256, "blob name", path, msg);
+	} else if (ws_read_file(meta, 4096, &text, &len) == 0) {
+		/* local-dir metadata: commit, then etag, then a time */
+		char *l2 = strchr(text, '\n');
+		if (l2) {
+			char *end = strchr(++l2, '\n');
+			if (end)
+				*end = '\0';
+			if (all_hex(l2, 64))
+				ret = check_name(file, l2, size, sha256, "download etag", path, msg);
+		}
+	}
+	free(text);
+	free(meta);
+	free(file);
+	return ret;
+}

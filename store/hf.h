@@ -1,0 +1,32 @@
+/*
+ * hf.h - Hugging Face folders: snapshot detection and blob-name checks.
+ *
+ * Part of store/.  A Hugging Face cache snapshot is
+ *   .../models--ORG--NAME/snapshots/COMMIT/<path> -> ../../blobs/<blob>
+ * where <blob> is the file's SHA-256 for LFS files and its git blob SHA-1
+ * (SHA-1 of "blob <size>\0" + content) for the others.  A folder made by
+ * `hf download --local-dir` keeps .cache/huggingface/download/<path>.metadata
+ * whose first line is the commit and second the etag (the SHA-256 for LFS
+ * files).  Publishing checks every such name against the content it signs.
+ */
+#ifndef WS_STORE_HF_H
+#define WS_STORE_HF_H
+
+#include <stdint.h>
+
+/*
+ * ws_hf_origin - "hf://ORG/NAME@COMMIT" when dir is a cache snapshot
+ * folder (malloc'd), NULL otherwise.
+ */
+char *ws_hf_origin(const char *dir);
+
+/*
+ * ws_hf_check_file - check what Hugging Face says of dir/path against its
+ * content (sha256 computed by the caller; the git blob SHA-1 is computed
+ * here when the blob name needs it).  Returns 0 (matches, or nothing is
+ * said), or WS_EBADHASH with *msg naming the file.
+ */
+int ws_hf_check_file(const char *dir, const char *path, uint64_t size,
+		     const uint8_t sha256[32], char **msg);
+
+#endif

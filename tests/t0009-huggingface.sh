@@ -1,0 +1,73 @@
+#!/bin/sh
+# Hugging Face folders: a cache snapshot (files are links into blobs/) and
+# a `hf download --local-dir` folder publish with their origin recorded and
+# every blob name or etag checked against the content; audit works through
+# the links.
+cd "$(dirname "$0")" && . ./test-lib.sh
+
+COMMIT=0123456789abcdef0123456789abcdef01234567
+CACHE=$TMP/hub/models--acme--tiny-llm
+
+# a fake cache: LFS files named by SHA-256, small files by git blob SHA-1
+make_cache() {
+	make_model "$TMP/src" 1000000 &&
+	mkdir -p $CACHE/blobs $CACHE/snapshots/$COMMIT $CACHE/refs &&
+	echo $COMMIT >$CACHE/refs/main &&
+	for f in $(cd $TMP/src && ls); do
+		case $f in
+		*.safetensors) id=$(sha256sum <$TMP/src/$f | cut -c1-64) ;;
+		*) id=$(git hash-object $TMP/src/$f 2>/dev/null ||
+			python3 -c "import hashlib, sys; d = open(sys.argv[1], \"rb\").read()
+print(hashlib.sha1(b\"blob %d\\0\" % len(d) + d).hexdigest())" $TMP/src/$f) ;;
+		esac
+		cp $TMP/src/$f $CACHE/blobs/$id &&
+		ln -s ../../blobs/$id $CACHE/snapshots/$COMMIT/$f || return 1
+	done
+}
+
+test_expect_success 'a cache snapshot publishes with its origin' '
+	make_cache && ws keygen --no-password >/dev/null 2>&1 &&
+	ws publish $CACHE/snapshots/$COMMIT --name tiny-llm --json >$TMP/p.json &&
+	ws show tiny-llm >$TMP/show &&
+	grep_q "origin     hf://acme/tiny-llm@$COMMIT" $TMP/show &&
+	dir=$(release_dir tiny-llm 1) && test ! -L $dir/config.json &&
+	for f in $(cd $TMP/src && ls); do cmp $TMP/src/$f $dir/$f || return 1; done
+'
+
+test_expect_success 'audit --release works through the snapshot links' '
+	ws audit $CACHE/snapshots/$COMMIT --release tiny-llm >$TMP/out &&
+	grep_q "6 ok" $TMP/out
+'
+
+test_expect_success 'a blob whose name is not its content is refused before signing' '
+	blob=$(readlink $CACHE/snapshots/$COMMIT/model-00002-of-00002.safetensors) &&
+	printf X | dd of=$CACHE/snapshots/$COMMIT/$blob bs=1 seek=500 conv=notrunc 2>/dev/null &&
+	store_state >$TMP/before &&
+	test_must_fail 1 ws publish $CACHE/snapshots/$COMMIT --name tiny-llm 2>$TMP/err &&
+	grep_q "model-00002-of-00002.safetensors.: its blob name names SHA-256" $TMP/err &&
+	store_state >$TMP/after && test_cmp $TMP/before $TMP/after
+'
+
+test_expect_success 'a small file whose git blob id is wrong is refused' '
+	rm -rf $TMP/hub $TMP/src && make_cache &&
+	blob=$(readlink $CACHE/snapshots/$COMMIT/config.json) &&
+	echo " " >>$CACHE/snapshots/$COMMIT/$blob &&
+	test_must_fail 1 ws publish $CACHE/snapshots/$COMMIT --name tiny-llm 2>$TMP/err &&
+	grep_q "config.json.: its blob name names git blob" $TMP/err
+'
+
+test_expect_success 'a local-dir download: etags checked, .cache not published' '
+	mkdir -p $TMP/local/.cache/huggingface/download &&
+	cp $TMP/src/* $TMP/local/ &&
+	for f in $(cd $TMP/src && ls); do
+		printf "%s\n%s\n1700000000.0\n" $COMMIT "$(sha256sum <$TMP/src/$f | cut -c1-64)" \
+			>$TMP/local/.cache/huggingface/download/$f.metadata || return 1
+	done &&
+	ws publish $TMP/local --name local-llm --json >$TMP/l.json &&
+	json_check $TMP/l.json "j[\"files\"] == 6" &&
+	printf X | dd of=$TMP/local/config.json bs=1 seek=3 conv=notrunc 2>/dev/null &&
+	test_must_fail 1 ws publish $TMP/local --name local-llm 2>$TMP/err &&
+	grep_q "config.json.: its download etag names SHA-256" $TMP/err
+'
+
+test_done
