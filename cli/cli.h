@@ -51,6 +51,9 @@ int cmd_follow(struct cli *c, int argc, char **argv);
 int cmd_resolve(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
+/* hf_export - lay release r out as a Hugging Face cache under hub
+ * (cmd_bundle.c; fetch --hf-cache uses it too). */
+int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char **msg);
 int cmd_unfollow(struct cli *c, int argc, char **argv);
 
 /* ---- network options shared by seed and fetch (netopts.c) ---- */

@@ -3,15 +3,38 @@
 #include "proto/error.h"
 #include "proto/util.h"
 #include "store/bundle.h"
+#include "store/hf.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Lay a complete release out in a Hugging Face cache under hub; prints
+ * the snapshot folder. */
+int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char **msg)
+{
+	struct ws_manifest m;
+	char *folder = ws_store_path(c->store, r->path), *snap = NULL;
+	int ret = ws_manifest_parse(r->manifest, r->manifest_len, &m, msg);
+
+	if (ret == 0) {
+		ret = ws_hf_layout(folder, &m, r->mhash, hub, &snap, msg);
+		if (ret == 0) {
+			fprintf(stderr, "weightsync: %s@%lld laid out as a Hugging Face cache "
+				"(load it with HF_HUB_OFFLINE=1)\n", m.name, (long long)m.version);
+			printf("%s\n", snap);
+		}
+		ws_manifest_release(&m);
+	}
+	free(snap);
+	free(folder);
+	return ret;
+}
+
 int cmd_export(struct cli *c, int argc, char **argv)
 {
-	const char *ref = NULL, *out = NULL;
+	const char *ref = NULL, *out = NULL, *hub = NULL;
 	char name[WS_NAME_MAX + 1], *msg = NULL, sz[16];
 	struct ws_pubkey pk;
 	struct ws_release r;
@@ -22,13 +45,15 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
+		else if (!strcmp(argv[i], "--hf-cache") && i + 1 < argc)
+			hub = argv[++i];
 		else if (!ref)
 			ref = argv[i];
 		else
-			return usage_error("export", "expected NAME[@V] -o FILE");
+			return usage_error("export", "expected NAME[@V] -o FILE or --hf-cache DIR");
 	}
-	if (!ref || !out)
-		return usage_error("export", "expected NAME[@V] -o FILE");
+	if (!ref || !out == !hub)
+		return usage_error("export", "expected NAME[@V] -o FILE or --hf-cache DIR");
 	if (parse_ref(ref, name, &version) || resolve_publisher(c, name, &pk))
 		return EXIT_ERROR;
 	if (ws_index_get(c->store->index, pk.pk, name, version, &r)) {
@@ -41,6 +66,11 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	warn_if_equivocated(c, pk.pk, name);
+	if (hub) {
+		ret = hf_export(c, &r, hub, &msg);
+		ws_release_release(&r);
+		return ret ? fail(ret, &msg, "export failed") : 0;
+	}
 	ret = ws_bundle_export(c->store, &r, out, &bytes, &msg);
 	if (ret == 0)
 		fprintf(stderr, "weightsync: exported %s@%lld (%s) to '%s'\n", name,

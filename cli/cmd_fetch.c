@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "node/fetch.h"
 #include "node/names.h"
+#include "store/hf.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -98,6 +99,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		{ "publisher", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "resolve-timeout", required_argument, NULL, 'R' },
+		{ "hf-cache", optional_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
 		NET_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -108,7 +110,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	struct fetch_view view = { 0 };
 	struct sigaction sa;
 	const char *out = NULL;
-	char *msg = NULL, *folder = NULL, *torrent = NULL;
+	char *msg = NULL, *folder = NULL, *torrent = NULL, *hub = NULL;
 	char name[WS_NAME_MAX + 1] = "";
 	int64_t version = 0;
 	int by_name = 0;
@@ -136,6 +138,12 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 				return usage_error("fetch", "--resolve-timeout takes seconds");
 			break;
 		case 'j': json = 1; break;
+		case 'H':
+			free(hub);
+			hub = optarg ? xstrdup(optarg) : ws_hf_default_hub();
+			if (!hub)
+				return usage_error("fetch", "no home for the Hugging Face cache: give --hf-cache=DIR");
+			break;
 		default:
 			if (net_option("fetch", o, optarg, &fo.net))
 				return EXIT_ERROR;
@@ -232,6 +240,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	}
 	if (ret) {
 		free(torrent);
+		free(hub);
 		return fail(ret, &msg, "fetch failed");
 	}
 	status = 0;
@@ -248,8 +257,19 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 			res.already_complete ? ", already in the store" : "");
 		printf("%s\n", out ? out : folder);
 	}
+	/* after the release path: stdout's first line stays the release */
+	if (hub && status == 0) {
+		struct ws_release r;
+		if (ws_index_get(c->store->index, res.m.publisher.pk, res.m.name,
+				 res.m.version, &r) == 0) {
+			if (hf_export(c, &r, hub, &msg))
+				status = fail(WS_EFORMAT, &msg, "cannot lay out the Hugging Face cache");
+			ws_release_release(&r);
+		}
+	}
 	free(folder);
 	free(torrent);
+	free(hub);
 	ws_fetch_result_release(&res);
 	return status;
 }

@@ -1,6 +1,8 @@
 /* hf.c - Hugging Face snapshot and local-dir checks (see hf.h) */
 #include "hf.h"
+#include "store.h"
 #include "proto/error.h"
+#include "proto/manifest.h"
 #include "proto/merkle.h"
 #include "proto/util.h"
 
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int all_hex(const char *s, size_t n)
@@ -126,5 +129,133 @@ int ws_hf_check_file(const char *dir, const char *path, uint64_t size,
 	free(text);
 	free(meta);
 	free(file);
+	return ret;
+}
+
+char *ws_hf_default_hub(void)
+{
+	const char *v;
+	if ((v = getenv("HF_HUB_CACHE")) && *v)
+		return xstrdup(v);
+	if ((v = getenv("HF_HOME")) && *v)
+		return xasprintf("%s/hub", v);
+	if ((v = getenv("HOME")) && *v)
+		return xasprintf("%s/.cache/huggingface/hub", v);
+	return NULL;
+}
+
+/* weights go to LFS on the hub (its default .gitattributes), and so does
+ * anything large */
+static int lfs_style(const char *path, uint64_t size)
+{
+	static const char *const ext[] = { ".safetensors", ".bin", ".gguf", ".pt",
+		".pth", ".ckpt", ".h5", ".onnx", ".msgpack", ".model", ".npy", ".npz",
+		".tflite", ".ot", ".pb", ".zip", ".gz", ".zst", ".tar", ".pkl", ".joblib",
+		".parquet", ".arrow", NULL };
+	size_t n = strlen(path);
+	if (size >= (10u << 20))
+		return 1;
+	for (int i = 0; ext[i]; i++) {
+		size_t e = strlen(ext[i]);
+		if (n > e && !strcmp(path + n - e, ext[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static int hub_ids(const struct ws_manifest *m, const uint8_t mhash[32],
+		   char repo[256], char commit[41])
+{
+	const char *o = m->origin, *at, *slash;
+	if (o && !strncmp(o, "hf://", 5) && (at = strrchr(o, '@')) && all_hex(at + 1, 40) &&
+	    (slash = strchr(o + 5, '/')) && slash < at && (size_t)(at - o - 5) < 200) {
+		snprintf(repo, 256, "models--%.*s--%.*s", (int)(slash - o - 5), o + 5,
+			 (int)(at - slash - 1), slash + 1);
+		memcpy(commit, at + 1, 41);
+		return 0;
+	}
+	snprintf(repo, 256, "models--weightsync--%s", m->name);
+	ws_hex(mhash, 20, commit);
+	return 0;
+}
+
+int ws_hf_layout(const char *folder, const struct ws_manifest *m,
+		 const uint8_t mhash[32], const char *hub, char **snapshot,
+		 char **msg)
+{
+	char repo[256], commit[41], *base, *snap, *p;
+	int ret = 0;
+
+	hub_ids(m, mhash, repo, commit);
+	base = xasprintf("%s/%s", hub, repo);
+	snap = xasprintf("%s/snapshots/%s", base, commit);
+	p = xasprintf("%s/blobs", base);
+	if ((ret = ws_mkdir_p(p)) || (ret = ws_mkdir_p(snap))) {
+		ws_seterr(msg, ret, "cannot create '%s': %s", base, ws_strerror(ret));
+		goto out;
+	}
+	free(p);
+	p = NULL;
+	for (size_t i = 0; i < m->nfiles && !ret; i++) {
+		const struct ws_manifest_file *f = &m->files[i];
+		char id[65], *src = xasprintf("%s/%s", folder, f->path), *blob, *lnk, *target;
+		struct stat sb;
+		if (lfs_style(f->path, f->size)) {
+			ws_hex(f->sha256, 32, id);
+		} else {
+			uint8_t sha1[20];
+			if ((ret = git_blob_sha1(src, f->size, sha1)) < 0) {
+				ws_seterr(msg, ret, "cannot read '%s': %s", src, ws_strerror(ret));
+				free(src);
+				break;
+			}
+			ws_hex(sha1, 20, id);
+		}
+		blob = xasprintf("%s/blobs/%s", base, id);
+		lnk = xasprintf("%s/%s", snap, f->path);
+		/* ../../blobs/<id>, one more ../ per folder level of the path */
+		size_t depth = 0;
+		for (const char *c = f->path; *c; c++)
+			depth += *c == '/';
+		target = xstrdup("../../");
+		for (size_t d = 0; d < depth; d++) {
+			char *t = xasprintf("../%s", target);
+			free(target);
+			target = t;
+		}
+		char *full = xasprintf("%sblobs/%s", target, id);
+		if (lstat(blob, &sb) != 0)
+			ret = ws_store_link_file(src, blob, 0, msg);
+		if (!ret) {
+			char *dir = xstrdup(lnk);
+			*strrchr(dir, '/') = '\0';
+			ws_mkdir_p(dir);
+			free(dir);
+			unlink(lnk);
+			if (symlink(full, lnk) < 0)
+				ret = ws_seterr(msg, -errno, "cannot link '%s': %s", lnk, strerror(errno));
+		}
+		free(full);
+		free(target);
+		free(blob);
+		free(lnk);
+		free(src);
+	}
+	if (!ret) {
+		p = xasprintf("%s/refs", base);
+		ws_mkdir_p(p);
+		free(p);
+		p = xasprintf("%s/refs/main", base);
+		if ((ret = ws_write_file_atomic(p, commit, 40, 0644, 0)))
+			ws_seterr(msg, ret, "cannot write '%s': %s", p, ws_strerror(ret));
+	}
+	if (!ret) {
+		*snapshot = snap;
+		snap = NULL;
+	}
+out:
+	free(p);
+	free(snap);
+	free(base);
 	return ret;
 }

@@ -29,4 +29,26 @@ char *ws_hf_origin(const char *dir);
 int ws_hf_check_file(const char *dir, const char *path, uint64_t size,
 		     const uint8_t sha256[32], char **msg);
 
+/*
+ * ws_hf_layout - lay the complete release at folder (its files described
+ * by m) out as a Hugging Face cache repository under hub (a "hub" folder,
+ * e.g. ~/.cache/huggingface/hub):
+ *   models--ORG--NAME/blobs/<id>           links (or clones) of the files
+ *   models--ORG--NAME/snapshots/COMMIT/<path> -> ../../blobs/<id>
+ *   models--ORG--NAME/refs/main            COMMIT
+ * ORG/NAME and COMMIT come from an "hf://ORG/NAME@COMMIT" origin, else
+ * "weightsync/NAME" and the first 40 hex digits of the manifest hash.
+ * <id> is the SHA-256 for LFS-style files (weights: by extension, or 10 MiB
+ * and more) and the git blob SHA-1 for the others, as the hub names them.
+ * *snapshot (malloc'd) is the snapshot folder, for HF_HUB_OFFLINE=1 use.
+ */
+struct ws_manifest;
+int ws_hf_layout(const char *folder, const struct ws_manifest *m,
+		 const uint8_t mhash[32], const char *hub, char **snapshot,
+		 char **msg);
+
+/* ws_hf_default_hub - $HF_HUB_CACHE, $HF_HOME/hub or
+ * ~/.cache/huggingface/hub (malloc'd), NULL without a home. */
+char *ws_hf_default_hub(void);
+
 #endif

@@ -27,7 +27,7 @@ print(hashlib.sha1(b\"blob %d\\0\" % len(d) + d).hexdigest())" $TMP/src/$f) ;;
 
 test_expect_success 'a cache snapshot publishes with its origin' '
 	make_cache && ws keygen --no-password >/dev/null 2>&1 &&
-	ws publish $CACHE/snapshots/$COMMIT --name tiny-llm --json >$TMP/p.json &&
+	ws publish $CACHE/snapshots/$COMMIT --name tiny-llm --copy --json >$TMP/p.json &&
 	ws show tiny-llm >$TMP/show &&
 	grep_q "origin     hf://acme/tiny-llm@$COMMIT" $TMP/show &&
 	dir=$(release_dir tiny-llm 1) && test ! -L $dir/config.json &&
@@ -68,6 +68,23 @@ test_expect_success 'a local-dir download: etags checked, .cache not published' 
 	printf X | dd of=$TMP/local/config.json bs=1 seek=3 conv=notrunc 2>/dev/null &&
 	test_must_fail 1 ws publish $TMP/local --name local-llm 2>$TMP/err &&
 	grep_q "config.json.: its download etag names SHA-256" $TMP/err
+'
+
+test_expect_success 'export --hf-cache lays a release out as the hub does' '
+	ws export tiny-llm --hf-cache $TMP/out-hub >$TMP/snap 2>$TMP/err &&
+	grep_q "HF_HUB_OFFLINE=1" $TMP/err &&
+	repo=$TMP/out-hub/models--acme--tiny-llm &&
+	test "$(cat $TMP/snap)" = "$repo/snapshots/$COMMIT" &&
+	test "$(cat $repo/refs/main)" = "$COMMIT" &&
+	for f in $(cd $TMP/src && ls); do
+		test -L $repo/snapshots/$COMMIT/$f &&
+		cmp $TMP/src/$f $repo/snapshots/$COMMIT/$f || return 1
+	done &&
+	test "$(basename $(readlink $repo/snapshots/$COMMIT/model-00001-of-00002.safetensors))" = \
+		"$(sha256sum <$TMP/src/model-00001-of-00002.safetensors | cut -c1-64)" &&
+	want=$(python3 -c "import hashlib, sys; d = open(sys.argv[1], \"rb\").read()
+print(hashlib.sha1(b\"blob %d\\0\" % len(d) + d).hexdigest())" $TMP/src/config.json) &&
+	test "$(readlink $repo/snapshots/$COMMIT/config.json)" = "../../blobs/$want"
 '
 
 test_done

@@ -41,8 +41,10 @@ test_expect_success 'with A gone, C fetches from B alone' '
 	stop_node A &&
 	grep_q "stopping: saving resume data" $TMP/A.log &&
 	WEIGHTSYNC_HOME=$TMP/C ws fetch "$(cat $TMP/link)" --peer $B:$(port_of B) \
-		--listen $C:0 --no-dht --timeout 20 >$TMP/pathC &&
-	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f "$(cat $TMP/pathC)/$f" || return 1; done &&
+		--listen $C:0 --no-dht --timeout 20 --hf-cache=$TMP/hubC >$TMP/pathC &&
+	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f "$(cat $TMP/pathC | head -1)/$f" || return 1; done &&
+	snap=$(sed -n 2p $TMP/pathC) && case $snap in $TMP/hubC/models--weightsync--swarm-demo/snapshots/*) ;; *) false;; esac &&
+	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f "$snap/$f" || return 1; done &&
 	WEIGHTSYNC_HOME=$TMP/C ws audit
 '
 
