@@ -70,6 +70,38 @@ static void report_files(struct audit_run *run, json_t *rep, const struct ws_aud
 }
 
 /*
+ * Files whose hash is right are checked by format as well: a release can be
+ * signed and still hold a malformed model file.  Returns how many are
+ * malformed (printed, or listed under "format_errors" in rep).
+ */
+static int format_check_files(const char *dir, const struct ws_audit *a, json_t *rep)
+{
+	json_t *errs = rep ? json_array() : NULL;
+	int bad = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct ws_audit_entry *e = &a->entries[i];
+		char kind[16], *msg = NULL, *full;
+		if (e->state != WS_AUDIT_OK || !strcmp(ws_modelfmt_kind(e->path), "other"))
+			continue;
+		full = xasprintf("%s/%s", dir, e->path);
+		if (ws_modelfmt_check(full, kind, sizeof(kind), &msg) == WS_EFORMAT) {
+			bad++;
+			if (errs)
+				json_array_append_new(errs, json_pack("{s:s, s:s}", "path", e->path,
+								      "error", msg ? msg : "malformed"));
+			else
+				printf("  %-11s %s: %s\n", "malformed", e->path, msg ? msg : "?");
+		}
+		free(msg);
+		free(full);
+	}
+	if (rep)
+		json_object_set_new(rep, "format_errors", errs);
+	return bad;
+}
+
+/*
  * Audit folder dir against manifest bytes signed by sig.  label names the
  * release for people.  expected, when set, is the key the manifest must
  * carry.
@@ -132,6 +164,8 @@ static void audit_one(struct cli *c, struct audit_run *run, const char *dir,
 		json_object_set_new(rep, "signature", json_string("ok"));
 	}
 	report_files(run, rep, &a);
+	if (format_check_files(dir, &a, rep))
+		intact = 0;
 	if (rep) {
 		json_object_set_new(rep, "intact", json_boolean(intact));
 		json_array_append_new(run->out, rep);

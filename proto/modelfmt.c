@@ -46,23 +46,9 @@ static uint32_t le32(const uint8_t *p)
 /* pread exactly n bytes at off; -EIO when the file is shorter than that. */
 static int read_at(int fd, void *buf, size_t n, uint64_t off)
 {
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EIO;
-		got += (size_t)r;
-	}
-	return 0;
+	return ws_pread_full(fd, buf, n, off);
 }
 
-/* A name fit to print: the name itself when it is printable UTF-8, else
- * "#INDEX".  buf holds 32 bytes. */
 static const char *show_name(const char *name, size_t len, size_t index, char *buf)
 {
 	if (len && len <= 256 && ws_utf8_printable(name, len))

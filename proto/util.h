@@ -39,6 +39,10 @@ int ws_read_file(const char *path, size_t cap, char **buf, size_t *len);
 int ws_write_file_atomic(const char *path, const void *data, size_t len,
 			 int mode, int excl);
 
+/* ws_pread_full - pread exactly len bytes at off (retrying short reads and
+ * EINTR); -EIO when the file ends first, -errno on error. */
+int ws_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
 /* ws_mkdir_p - create dir and its parents (mode 0755); 0 if it exists. */
 int ws_mkdir_p(const char *dir);
 

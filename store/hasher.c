@@ -49,20 +49,7 @@ static void set_error(struct run *r, size_t file, int err)
 /* Read exactly len bytes at off; a short read means the file shrank. */
 static int read_exact(int fd, uint8_t *buf, uint64_t len, uint64_t off)
 {
-	while (len > 0) {
-		ssize_t r = pread(fd, buf, len, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EIO;
-		buf += r;
-		len -= (uint64_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
+	return ws_pread_full(fd, buf, (size_t)len, off);
 }
 
 static void run_sha256(struct run *r, struct task *t, uint8_t *buf)

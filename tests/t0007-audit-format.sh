@@ -80,4 +80,14 @@ test_expect_success 'usage: --format needs a folder and no --release' '
 	grep_q "format takes one folder" $TMP/err
 '
 
+test_expect_success 'a signed release holding a malformed shard fails its audit' '
+	make_model $TMP/signed-bad 200000 &&
+	head -c 100000 $TMP/signed-bad/model-00001-of-00002.safetensors >$TMP/cut &&
+	mv $TMP/cut $TMP/signed-bad/model-00001-of-00002.safetensors &&
+	ws keygen --no-password >/dev/null 2>&1; ws publish $TMP/signed-bad --name signed-bad >/dev/null &&
+	test_must_fail 1 ws audit signed-bad >$TMP/out &&
+	grep_q "malformed   model-00001-of-00002.safetensors: " $TMP/out &&
+	grep_q "ok          model-00002-of-00002.safetensors" $TMP/out
+'
+
 test_done
