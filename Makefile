@@ -45,6 +45,8 @@ DEB_PACKAGES := build-essential pkg-config libtorrent-rasterbar-dev \
 	minisign zstd perl python3 python3-libtorrent lmdb-utils
 
 .PHONY: all deps test unit-test cli-test demo asan bench install uninstall clean
+# keep the unit tests' objects: they are intermediate files to make
+.SECONDARY:
 
 all: $(BUILD)/.deps-ok weightsync
 
