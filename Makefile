@@ -44,7 +44,7 @@ DEB_PACKAGES := build-essential pkg-config libtorrent-rasterbar-dev \
 	libsodium-dev liblmdb-dev libarchive-dev libjansson-dev libssl-dev \
 	minisign zstd perl python3 python3-libtorrent lmdb-utils
 
-.PHONY: all deps test unit-test cli-test demo asan bench install uninstall clean
+.PHONY: all deps test unit-test cli-test swarm-test demo asan bench install uninstall clean
 # keep the unit tests' objects: they are intermediate files to make
 .SECONDARY:
 
@@ -83,9 +83,9 @@ test: all $(UNIT_BIN)
 	WS_BIN=$(CURDIR)/$(BUILD)/weightsync WS_UNIT_DIR=$(CURDIR)/$(BUILD)/tests/unit \
 		./tests/run
 
-unit-test: all $(UNIT_BIN)
+unit-test cli-test swarm-test: all $(UNIT_BIN)
 	WS_BIN=$(CURDIR)/$(BUILD)/weightsync WS_UNIT_DIR=$(CURDIR)/$(BUILD)/tests/unit \
-		./tests/run unit
+		./tests/run $(@:-test=)
 
 demo: all
 	WS_BIN=$(CURDIR)/$(BUILD)/weightsync ./scripts/demo.sh
