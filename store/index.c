@@ -15,7 +15,7 @@
 
 struct ws_index {
 	MDB_env *env;
-	MDB_dbi manifests, sigs, versions, names, trust, events, torrents, infohash;
+	MDB_dbi manifests, sigs, versions, names, trust, events, torrents;
 	MDB_dbi pointers, follows;
 };
 
@@ -124,7 +124,6 @@ int ws_index_open(const char *dir, ws_index **out, char **msg)
 	    (rc = mdb_dbi_open(txn, "trust", MDB_CREATE, &ix->trust)) ||
 	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ix->events)) ||
 	    (rc = mdb_dbi_open(txn, "torrents", MDB_CREATE, &ix->torrents)) ||
-	    (rc = mdb_dbi_open(txn, "infohash", MDB_CREATE, &ix->infohash)) ||
 	    (rc = mdb_dbi_open(txn, "pointers", MDB_CREATE, &ix->pointers)) ||
 	    (rc = mdb_dbi_open(txn, "follows", MDB_CREATE, &ix->follows)))
 		goto fail;
@@ -688,10 +687,6 @@ int ws_index_put_torrent(ws_index *ix, const uint8_t mhash[32],
 		return lmdb_err(rc);
 	}
 	rc = mdb_put(txn, ix->torrents, &k, &v, MDB_NOOVERWRITE);
-	if (rc == 0) {
-		MDB_val hk = { 32, (void *)v2 }, hv = { 32, (void *)mhash };
-		rc = mdb_put(txn, ix->infohash, &hk, &hv, 0);
-	}
 	free(buf);
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -723,21 +718,6 @@ int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
 		*torrent = xmalloc(*len ? *len : 1);
 		memcpy(*torrent, b + 52, *len);
 	}
-	mdb_txn_abort(txn);
-	return lmdb_err(rc);
-}
-
-int ws_index_find_infohash(ws_index *ix, const uint8_t v2[32], uint8_t mhash[32])
-{
-	MDB_val k = { 32, (void *)v2 }, v;
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
-
-	if (rc)
-		return lmdb_err(rc);
-	rc = mdb_get(txn, ix->infohash, &k, &v);
-	if (rc == 0 && v.mv_size == 32)
-		memcpy(mhash, v.mv_data, 32);
 	mdb_txn_abort(txn);
 	return lmdb_err(rc);
 }

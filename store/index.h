@@ -113,8 +113,8 @@ int ws_index_name_flags(ws_index *ix, const uint8_t pk[32], const char *name,
 
 /*
  * ws_index_put_torrent - keep the release torrent of manifest mhash (with
- * its info-hashes), and the v2 info-hash -> manifest mapping.  A torrent
- * already kept for mhash is not replaced (WS_EEXIST).
+ * its info-hashes).  A torrent already kept for mhash is not replaced
+ * (WS_EEXIST).
  */
 int ws_index_put_torrent(ws_index *ix, const uint8_t mhash[32],
 			 const uint8_t *torrent, size_t len,
@@ -128,9 +128,6 @@ int ws_index_put_torrent(ws_index *ix, const uint8_t mhash[32],
 int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
 			 uint8_t **torrent, size_t *len, uint8_t v2[32],
 			 uint8_t v1[20]);
-
-/* ws_index_find_infohash - the manifest hash whose torrent has v2. */
-int ws_index_find_infohash(ws_index *ix, const uint8_t v2[32], uint8_t mhash[32]);
 
 /* ---- signed name pointers (proto/pointer.h) ---- */
 
