@@ -42,7 +42,7 @@ LIBWS    := $(BUILD)/libweightsync.a
 
 DEB_PACKAGES := build-essential pkg-config libtorrent-rasterbar-dev \
 	libsodium-dev liblmdb-dev libarchive-dev libjansson-dev libssl-dev \
-	minisign zstd perl python3 python3-libtorrent lmdb-utils
+	minisign zstd perl python3 python3-libtorrent lmdb-utils strace
 
 .PHONY: all deps test unit-test cli-test swarm-test demo asan bench install uninstall clean
 # keep the unit tests' objects: they are intermediate files to make

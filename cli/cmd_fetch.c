@@ -221,6 +221,13 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 					"resolve_seconds", res.resolve_seconds,
 					"first_data_seconds", res.first_data_seconds,
 					"ignored_pointers", res.ignored_pointers);
+		/* what resuming cost: bytes trusted from resume data, bytes
+		 * read back from disk to check them */
+		json_object_set_new(rep, "resumed", json_integer((json_int_t)res.resumed));
+		json_object_set_new(rep, "rechecked", json_integer((json_int_t)res.rechecked));
+		json_object_set_new(rep, "distrusted_files", json_integer(res.distrusted_files));
+		json_object_set_new(rep, "resume_saves", json_integer(res.resume_saves));
+		json_object_set_new(rep, "whole_file_check", json_boolean(res.whole_file_check));
 		if (ret == 0) {
 			folder = ws_store_path(c->store, res.relpath);
 			json_object_set_new(rep, "name", json_string(res.m.name));

@@ -1,46 +1,40 @@
-/* fetch.c - verified fetch of a release from the swarm (see fetch.h) */
-#include "fetch.h"
-#include "names.h"
+/* fetch.c - verified fetch of a release from the swarm: the phases
+ * (fetch.h, fetch_impl.h) */
+#include "fetch_impl.h"
 #include "proto/error.h"
-#include "proto/util.h"
 #include "proto/merkle.h"
+#include "proto/util.h"
+#include "store/durable.h"
 #include "store/hasher.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define WAIT_SLICE_MS 200
+/* seconds to wait, once every piece is in, for the v2 piece layers that
+ * prove them (peers send them as the download goes; an old v1-only peer in
+ * a hybrid swarm cannot), before checking whole files instead */
+#define LAYERS_WAIT 10
 
-struct fetch {
-	struct ws_store *st;
-	const struct ws_fetch_opts *o;
-	struct ws_fetch_result *res;
-	ws_lt_session *ses;
-	ws_lt_torrent *t;
-	char *staging;              /* home/tmp/fetch-HEX */
-	char *tfile;                /* staging/.torrent */
-	char top[WS_NAME_MAX + 32]; /* the torrent's top folder: NAME@VERSION */
-	char *data;                 /* staging/top */
-	struct ws_lt_file_info *files;
-	size_t nfiles;
-	char *manifest, *sig;
-	size_t mlen, slen;
-	uint8_t mhash[32];
-	char **msg;
-	double started;
-	uint64_t data_base;         /* payload bytes before the data phase */
-};
-
-static double now(void)
+double ws_fetch_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int ws_fetch_poll_files(struct fetch *f)
+{
+	if (!f->progress)
+		f->progress = xcalloc((size_t)f->nlt, sizeof(*f->progress));
+	return ws_lt_files_progress(f->t, f->progress, (size_t)f->nlt);
 }
 
 static void report(struct fetch *f, const char *phase, uint64_t done,
@@ -53,15 +47,31 @@ static void report(struct fetch *f, const char *phase, uint64_t done,
 }
 
 /*
- * Wait until done(f) says so.  Gives up after stall_timeout seconds in
+ * Wait until done(f) says so (returns its positive answer).  Gives up after stall_timeout seconds in
  * which the progress figure did not move: WS_EBADHASH when peers sent bad
  * pieces (nobody had good data), WS_ETIMEOUT otherwise.
  */
+/* libtorrent is reading files back to check them: count what it reads
+ * (the allocated bytes of the files under the torrent), for --json */
+static void note_checking(struct fetch *f)
+{
+	f->checking_seen = 1;
+	for (size_t i = 0; i < f->nfiles; i++) {
+		char *p = xasprintf("%s/%s", f->data, f->files[i].path);
+		struct stat sb;
+		if (stat(p, &sb) == 0) {
+			uint64_t a = (uint64_t)sb.st_blocks * 512;
+			f->res->rechecked += a < f->files[i].size ? a : f->files[i].size;
+		}
+		free(p);
+	}
+}
+
 static int wait_for(struct fetch *f, const char *phase,
 		    int (*done)(struct fetch *f, uint64_t *have, uint64_t *want))
 {
 	int timeout = f->o->stall_timeout > 0 ? f->o->stall_timeout : 60;
-	double last_change = now(), last_dht = now();
+	double last_change = ws_fetch_now(), last_dht = ws_fetch_now();
 	uint64_t last = UINT64_MAX;
 
 	for (;;) {
@@ -73,28 +83,32 @@ static int wait_for(struct fetch *f, const char *phase,
 			return ws_seterr(f->msg, WS_EINTERRUPTED,
 					 "interrupted; run the same fetch again to resume");
 		ws_lt_wait(f->ses, WAIT_SLICE_MS);
+		ws_fetch_heartbeat(f);
 		memset(&s, 0, sizeof(s));
 		ws_lt_status(f->t, &s);
 		f->res->hash_failures = s.hash_failures;
+		if (s.state == WS_LT_CHECKING && !f->checking_seen)
+			note_checking(f);
 		if (s.state == WS_LT_ERROR)
 			return ws_seterr(f->msg, WS_ENETWORK, "%s", s.error[0] ? s.error :
 					 "the download failed");
 		/* no peer yet: ask the DHT again rather than waiting for
 		 * libtorrent's next announce, minutes away */
-		if (s.peers == 0 && !f->o->net.no_dht && now() - last_dht > 3) {
+		if (s.peers == 0 && !f->o->net.no_dht && ws_fetch_now() - last_dht > 3) {
 			ws_lt_force_dht_announce(f->t);
-			last_dht = now();
+			last_dht = ws_fetch_now();
 		}
 		r = done(f, &have, &want);
 		if (r < 0)
 			return r;
 		report(f, phase, have, want, &s);
 		if (r > 0)
-			return 0;
-		if (have != last || s.state == WS_LT_CHECKING) {
+			return r;
+		if (have != last || s.state == WS_LT_CHECKING ||
+		    s.state == WS_LT_CHECKING_RESUME) {
 			last = have;
-			last_change = now();
-		} else if (now() - last_change > timeout) {
+			last_change = ws_fetch_now();
+		} else if (ws_fetch_now() - last_change > timeout) {
 			if (s.hash_failures > 0)
 				return ws_seterr(f->msg, WS_EBADHASH,
 						 "%d pieces received failed their hash check and no "
@@ -137,37 +151,83 @@ static int manifest_done(struct fetch *f, uint64_t *have, uint64_t *want)
 {
 	const char *paths[2] = { WS_MANIFEST_FILE, WS_SIG_FILE };
 	*have = *want = 0;
+	if (ws_fetch_poll_files(f))
+		return 0;
 	for (int i = 0; i < 2; i++) {
 		const struct ws_lt_file_info *fi = find_file(f, paths[i]);
-		uint64_t d = 0;
-		ws_lt_file_progress(f->t, fi->index, &d);
-		*have += d;
+		*have += f->progress[fi->index];
 		*want += fi->size;
 	}
 	return *have == *want;
 }
 
-/* Counted file by file: the torrent's own totals lag a priority change. */
+/*
+ * Counted file by file: the torrent's own totals lag a priority change.
+ * Done when every file's pieces are in and verified, and libtorrent holds
+ * every v2 piece layer, so each of those pieces was checked against the
+ * merkle tree whose roots the signed manifest lists (in a hybrid torrent
+ * a piece can pass on its v1 SHA-1 while its layer is still on the way;
+ * once the layer comes, a piece that disagrees with it stops the torrent
+ * with an error).  Resume data is saved as it goes.
+ */
 static int data_done(struct fetch *f, uint64_t *have, uint64_t *want)
 {
 	struct ws_lt_status s;
-	if (f->res->first_data_seconds == 0) {
-		ws_lt_status(f->t, &s);
-		if (s.payload_down > f->data_base)
-			f->res->first_data_seconds = now() - f->started;
-	}
+	int ret;
+
+	ws_lt_status(f->t, &s);
+	if (f->res->first_data_seconds == 0 && s.payload_down > f->data_base)
+		f->res->first_data_seconds = ws_fetch_now() - f->started;
 	*have = *want = 0;
+	if ((ret = ws_fetch_poll_files(f)))
+		return ws_seterr(f->msg, ret, "cannot read the download's progress");
 	for (size_t i = 0; i < f->nfiles; i++) {
-		uint64_t d = 0;
-		ws_lt_file_progress(f->t, f->files[i].index, &d);
-		*have += d;
+		*have += f->progress[f->files[i].index];
 		*want += f->files[i].size;
 	}
-	ws_lt_status(f->t, &s);
-	return s.state != WS_LT_CHECKING && *have == *want;
+	ws_fetch_resume_tick(f, 0);
+	if (s.state == WS_LT_CHECKING || s.state == WS_LT_CHECKING_RESUME ||
+	    *have != *want)
+		return 0;
+	if (ws_lt_pieces_v2_proven(f->t))
+		return 1;
+	if (!f->all_in_at)
+		f->all_in_at = ws_fetch_now();
+	/* every piece is in; the proof of some is not: check whole files */
+	return ws_fetch_now() - f->all_in_at > LAYERS_WAIT ? 2 : 0;
 }
 
-/* Get the torrent: from an earlier, interrupted fetch, or from peers. */
+/*
+ * Add a torrent we have the bytes of, with the resume data an earlier run
+ * of this fetch saved (files changed since it stopped lose their pieces);
+ * without usable resume data, libtorrent checks what is on disk.
+ */
+static int add_known(struct fetch *f, const uint8_t *t, size_t len, char **msg)
+{
+	uint8_t *r = NULL;
+	size_t rlen = 0, nd = 0;
+	int *d = NULL, ret = WS_ENOTFOUND;
+
+	if (ws_fetch_resume_open(f, &r, &rlen, &d, &nd) == 0) {
+		uint64_t reread = 0;
+		ret = ws_lt_add_resumed(f->ses, t, len, f->staging, r, rlen, d, nd,
+					&reread, WS_LT_NO_FILES, &f->t, NULL);
+		f->res->rechecked += reread;
+		if (ret == 0) {
+			f->resumed = 1;
+			f->res->distrusted_files = (int)nd;
+		}
+	}
+	if (ret)
+		ret = ws_lt_add(f->ses, t, len, f->staging, NULL, 0, WS_LT_NO_FILES,
+				&f->t, msg);
+	free(r);
+	free(d);
+	return ret;
+}
+
+/* Get the torrent: from the user, from an earlier, interrupted fetch, or
+ * from peers.  Returns 0 or an error. */
 static int get_metadata(struct fetch *f)
 {
 	const struct ws_link *l = &f->o->link;
@@ -178,27 +238,27 @@ static int get_metadata(struct fetch *f)
 	if (f->o->torrent) {
 		/* a .torrent given by the user: no peer needed for metadata,
 		 * and its web seeds can serve everything */
-		ret = ws_lt_add(f->ses, f->o->torrent, f->o->torrent_len, f->staging,
-				NULL, 0, WS_LT_NO_FILES, &f->t, f->msg);
-		if (ret)
+		if ((ret = add_known(f, f->o->torrent, f->o->torrent_len, f->msg)))
 			return ret;
 		ws_net_dial(&f->o->net, f->t);
 		return 0;
 	}
 	if (ws_read_file(f->tfile, 64u << 20, (char **)&t, &len) == 0) {
-		ret = ws_lt_add(f->ses, t, len, f->staging, NULL, 0, WS_LT_NO_FILES,
-				&f->t, NULL);
+		ret = add_known(f, t, len, NULL);
 		free(t);
 		if (ret == 0 && ws_lt_info_hashes(f->t, v2, v1, &h2, &h1) == 0 &&
 		    (!l->has_v2 || (h2 && !memcmp(v2, l->v2, 32))) &&
 		    (!l->has_v1 || (h1 && !memcmp(v1, l->v1, 20)))) {
 			ws_net_dial(&f->o->net, f->t);
+			for (int i = 0; i < l->npeers; i++)
+				ws_lt_connect_peer(f->t, l->peers[i]);
 			return 0;
 		}
 		/* not the torrent the link names: start over from peers */
 		if (ret == 0)
 			ws_lt_remove(f->t);
 		f->t = NULL;
+		f->resumed = 0;
 		unlink(f->tfile);
 	}
 	ret = ws_lt_add_magnet(f->ses, l->has_v2 ? l->v2 : NULL, l->has_v1 ? l->v1 : NULL,
@@ -208,7 +268,8 @@ static int get_metadata(struct fetch *f)
 	ws_net_dial(&f->o->net, f->t);
 	for (int i = 0; i < l->npeers; i++)
 		ws_lt_connect_peer(f->t, l->peers[i]);
-	return wait_for(f, "metadata", metadata_done);
+	ret = wait_for(f, "metadata", metadata_done);
+	return ret < 0 ? ret : 0;
 }
 
 /* The torrent must carry the manifest and its signature, small enough. */
@@ -227,102 +288,6 @@ static int check_meta_files(struct fetch *f)
 	    ws_lt_set_file_priority(f->t, s->index, 7))
 		return ws_seterr(f->msg, WS_ENETWORK, "cannot select the manifest files");
 	return 0;
-}
-
-/* Everything about the manifest is checked here, before any model data. */
-static int verify_manifest(struct fetch *f)
-{
-	const struct ws_fetch_opts *o = f->o;
-	struct ws_manifest *m = &f->res->m;
-	const struct ws_pubkey *expected = o->publisher ? o->publisher :
-					   o->link.has_pk ? &o->link.pk : NULL;
-	char *mp = xasprintf("%s/" WS_MANIFEST_FILE, f->data);
-	char *sp = xasprintf("%s/" WS_SIG_FILE, f->data);
-	char want_top[WS_NAME_MAX + 32], b64[WS_PUBKEY_B64_LEN + 1];
-	size_t matched = 0;
-	int ret;
-
-	if ((ret = ws_read_file(mp, WS_MANIFEST_MAX, &f->manifest, &f->mlen)) ||
-	    (ret = ws_read_file(sp, WS_SIGFILE_MAX, &f->sig, &f->slen))) {
-		ws_seterr(f->msg, ret, "cannot read the downloaded manifest: %s",
-			  ws_strerror(ret));
-		goto out;
-	}
-	if (o->publisher && o->link.has_pk && !ws_pubkey_equal(o->publisher, &o->link.pk)) {
-		ret = ws_seterr(f->msg, WS_EUNTRUSTED,
-				"the link names another publisher than --publisher");
-		goto out;
-	}
-	if ((ret = ws_manifest_verify(f->manifest, f->mlen, f->sig, f->slen, expected,
-				      m, f->msg)))
-		goto out;
-	ws_manifest_hash(f->manifest, f->mlen, f->mhash);
-	ws_pubkey_to_b64(&m->publisher, b64);
-	if (!o->publisher && ws_index_trust_check(f->st->index, m->name, m->publisher.pk)) {
-		ret = ws_seterr(f->msg, WS_EUNTRUSTED,
-				"publisher %s is not trusted for '%s': trust it with "
-				"'weightsync trust add %s %s' or pass --publisher",
-				b64, m->name, m->name, b64);
-		goto out;
-	}
-	if (o->link.has_mhash && memcmp(o->link.mhash, f->mhash, 32)) {
-		ret = ws_seterr(f->msg, WS_EMISMATCH,
-				"the manifest is not the one the link names");
-		goto out;
-	}
-	if ((o->link.name[0] && strcmp(o->link.name, m->name)) ||
-	    (o->link.version && o->link.version != m->version)) {
-		ret = ws_seterr(f->msg, WS_EMISMATCH,
-				"the manifest is %s@%lld, not what the link names",
-				m->name, (long long)m->version);
-		goto out;
-	}
-	snprintf(want_top, sizeof(want_top), "%s@%lld", m->name, (long long)m->version);
-	if (strcmp(want_top, f->top)) {
-		ret = ws_seterr(f->msg, WS_EMISMATCH, "the torrent's folder '%s' is not '%s'",
-				f->top, want_top);
-		goto out;
-	}
-	/* the torrent must hold exactly the manifest's files: same paths,
-	 * sizes and v2 roots, so every piece libtorrent accepts is a piece of
-	 * the signed release */
-	for (size_t i = 0; i < f->nfiles; i++) {
-		const struct ws_lt_file_info *fi = &f->files[i];
-		const struct ws_manifest_file *mf;
-		if (!strcmp(fi->path, WS_MANIFEST_FILE) || !strcmp(fi->path, WS_SIG_FILE))
-			continue;
-		mf = ws_manifest_find(m, fi->path);
-		if (!mf) {
-			ret = ws_seterr(f->msg, WS_EMISMATCH,
-					"the torrent has a file the manifest does not list: '%s'",
-					ws_utf8_printable(fi->path, strlen(fi->path)) ? fi->path : "?");
-			goto out;
-		}
-		if (mf->size != fi->size ||
-		    (mf->size && (!fi->has_root || memcmp(mf->root, fi->root, 32)))) {
-			ret = ws_seterr(f->msg, WS_EMISMATCH,
-					"the torrent's '%s' differs from the manifest's (size or "
-					"pieces root)", mf->path);
-			goto out;
-		}
-		matched++;
-	}
-	if (matched != m->nfiles) {
-		ret = ws_seterr(f->msg, WS_EMISMATCH,
-				"the torrent lacks %zu of the manifest's files",
-				m->nfiles - matched);
-		goto out;
-	}
-	ret = ws_index_add(f->st->index, f->manifest, f->mlen, f->sig, f->slen, m,
-			   NULL, 0, f->msg);
-	if (ret == WS_EEXIST)
-		ret = 0;
-out:
-	if (ret)
-		ws_manifest_release(m);
-	free(mp);
-	free(sp);
-	return ret;
 }
 
 /* Complete files the store already has, by SHA-256: sha -> absolute path. */
@@ -405,12 +370,13 @@ static int verify_files(struct fetch *f)
 
 	for (size_t i = 0; i < m->nfiles; i++) {
 		h[i].path = xasprintf("%s/%s", f->data, m->files[i].path);
-		/* libtorrent checked every piece against the v2 tree already;
-		 * this is the independent, whole-file check */
 		h[i].want_sha256 = 1;
 		h[i].sha256_only = 1;
 	}
 	report(f, "verifying", 0, f->res->total, NULL);
+	/* only when libtorrent could not get every v2 piece layer: then the
+	 * pieces it took on their v1 SHA-1 alone are not yet bound to the
+	 * signed pieces roots, and whole files are checked instead */
 	if ((ret = ws_hash_files(h, m->nfiles, 0, NULL, NULL))) {
 		ws_seterr(f->msg, ret, "cannot start hashing");
 		goto out;
@@ -462,25 +428,61 @@ static int already_have(struct fetch *f)
 	return found;
 }
 
-int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
-		 struct ws_fetch_result *res, char **msg)
+/*
+ * One fetch of a release per home at a time: a second one waits for the
+ * first (a lock on home/tmp/fetch-HEX.lock) and then finds the release
+ * complete, or carries on from where the first stopped.  It gives up only
+ * when stopped, or when the first one shows no sign of life (its heartbeat
+ * file unchanged) for the stall timeout.
+ */
+static int lock_fetch(struct fetch *f, const char *hex, int *fd_out)
 {
-	struct fetch f = { .st = st, .o = o, .res = res, .msg = msg };
-	char hex[65];
-	uint8_t *meta = NULL;
-	size_t metalen = 0;
-	struct ws_lt_status s;
-	uint8_t v2[32] = { 0 }, v1[20] = { 0 };
-	int ret, h2 = 0, h1 = 0;
+	char *lp = xasprintf("%s/tmp/fetch-%s.lock", f->st->home, hex);
+	char *ap = xasprintf("%s/.alive", f->staging);
+	int timeout = f->o->stall_timeout > 0 ? f->o->stall_timeout : 60;
+	double since = ws_fetch_now();
+	time_t beat = 0;
+	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644), ret = 0;
 
-	memset(res, 0, sizeof(*res));
-	f.started = o->started > 0 ? o->started : now();
-	if (o->link.is_name_link)
-		return ws_seterr(msg, WS_EUNSUPPORTED, "name links are resolved by the caller");
-	if (already_have(&f)) {
-		res->already_complete = 1;
-		return 0;
+	if (fd < 0) {
+		ret = ws_seterr(f->msg, -errno, "cannot open '%s': %s", lp, strerror(errno));
+		goto out;
 	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		struct stat sb;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			ret = ws_seterr(f->msg, -errno, "cannot lock '%s': %s", lp,
+					strerror(errno));
+			goto out;
+		}
+		if (f->o->stop && *f->o->stop) {
+			ret = ws_seterr(f->msg, WS_EINTERRUPTED, "interrupted while another "
+					"fetch of this release was running");
+			goto out;
+		}
+		report(f, "waiting", 0, 0, NULL);
+		if (stat(ap, &sb) == 0 && sb.st_mtime != beat) {
+			beat = sb.st_mtime;
+			since = ws_fetch_now();
+		} else if (ws_fetch_now() - since > timeout) {
+			ret = ws_seterr(f->msg, WS_ETIMEOUT, "another fetch of this release "
+					"on this home has shown no progress for %d s", timeout);
+			goto out;
+		}
+		usleep(WAIT_SLICE_MS * 1000);
+	}
+	*fd_out = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(lp);
+	free(ap);
+	return ret;
+}
+
+static void staging_name(const struct ws_fetch_opts *o, char hex[65])
+{
 	if (o->torrent) {
 		/* name the staging folder by the torrent's content */
 		uint8_t d[32];
@@ -491,8 +493,37 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	} else {
 		ws_hex(o->link.v1, 20, hex);
 	}
+}
+
+int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
+		 struct ws_fetch_result *res, char **msg)
+{
+	struct fetch f = { .st = st, .o = o, .res = res, .msg = msg };
+	char hex[65];
+	uint8_t *meta = NULL;
+	size_t metalen = 0;
+	struct ws_lt_status s;
+	uint8_t v2[32] = { 0 }, v1[20] = { 0 };
+	int ret, h2 = 0, h1 = 0, lockfd = -1;
+
+	memset(res, 0, sizeof(*res));
+	f.started = o->started > 0 ? o->started : ws_fetch_now();
+	if (o->link.is_name_link)
+		return ws_seterr(msg, WS_EUNSUPPORTED, "name links are resolved by the caller");
+	if (already_have(&f)) {
+		res->already_complete = 1;
+		return 0;
+	}
+	staging_name(o, hex);
 	f.staging = xasprintf("%s/tmp/fetch-%s", st->home, hex);
 	f.tfile = xasprintf("%s/.torrent", f.staging);
+	if ((ret = lock_fetch(&f, hex, &lockfd)))
+		goto out;
+	if (already_have(&f)) {
+		/* another fetch completed it while this one waited */
+		res->already_complete = 1;
+		goto out;
+	}
 	if ((ret = ws_mkdir_p(f.staging))) {
 		ws_seterr(msg, ret, "cannot create '%s': %s", f.staging, ws_strerror(ret));
 		goto out;
@@ -507,11 +538,14 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_seterr(msg, ret, "cannot read the torrent's file list");
 		goto out;
 	}
+	for (size_t i = 0; i < f.nfiles; i++)
+		if (f.files[i].index + 2 > f.nlt)
+			f.nlt = f.files[i].index + 2;  /* and a tail pad file */
 	f.data = xasprintf("%s/%s", f.staging, f.top);
 	if ((ret = check_meta_files(&f)) ||
-	    (ret = wait_for(&f, "manifest", manifest_done)))
+	    (ret = wait_for(&f, "manifest", manifest_done)) < 0)
 		goto out;
-	if ((ret = verify_manifest(&f))) {
+	if ((ret = ws_fetch_check_manifest(&f))) {
 		/* refused before any model data: keep nothing of it */
 		ws_lt_remove(f.t);
 		f.t = NULL;
@@ -532,8 +566,12 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_lt_force_recheck(f.t);
 	ws_lt_status(f.t, &s);
 	f.data_base = s.payload_down;
-	if ((ret = wait_for(&f, "downloading", data_done)))
+	if (f.resumed && ws_fetch_poll_files(&f) == 0)
+		for (size_t i = 0; i < f.nfiles; i++)
+			res->resumed += f.progress[f.files[i].index];
+	if ((ret = wait_for(&f, "downloading", data_done)) < 0)
 		goto out;
+	res->whole_file_check = ret == 2;
 	ws_lt_status(f.t, &s);
 	res->downloaded = s.payload_down;
 	res->hash_failures = s.hash_failures;
@@ -542,7 +580,11 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	/* close libtorrent's files before they move */
 	ws_lt_remove(f.t);
 	f.t = NULL;
-	if ((ret = verify_files(&f)))
+	if (res->whole_file_check && (ret = verify_files(&f)))
+		goto out;
+	/* files and folders on stable storage before the index says complete */
+	report(&f, "syncing", 0, 0, NULL);
+	if ((ret = ws_sync_tree(f.data, msg)))
 		goto out;
 	ret = ws_store_commit(st, f.data, f.manifest, f.mlen, f.sig, f.slen, &res->m,
 			      &res->relpath, msg);
@@ -554,27 +596,45 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	}
 	if (ret)
 		goto out;
-	if (meta)
-		ws_index_put_torrent(st->index, f.mhash, meta, metalen, v2, v1);
+	if (meta) {
+		/* the torrent with its piece layers: this node seeds it next */
+		int tr = ws_index_put_torrent(st->index, f.mhash, meta, metalen, v2, v1);
+		if (tr && tr != WS_EEXIST) {
+			ret = ws_seterr(msg, tr, "cannot keep the release's torrent in the "
+					"index: %s", ws_strerror(tr));
+			goto out;
+		}
+	}
 	ws_rm_rf(f.staging);
+	/* a fetch waiting on the lock finds the release complete either way */
+	{
+		char *lp = xasprintf("%s/tmp/fetch-%s.lock", st->home, hex);
+		unlink(lp);
+		free(lp);
+	}
 out:
 	if (f.t) {
 		ws_lt_status(f.t, &s);
 		res->downloaded = s.payload_down;
 		res->hash_failures = s.hash_failures;
-	}
-	if (f.t)
+		if (ret == WS_EINTERRUPTED || ret == WS_ETIMEOUT || ret == WS_EBADHASH)
+			ws_fetch_resume_tick(&f, 1);  /* best effort: keep what is in */
 		ws_lt_remove(f.t);
+	}
 	if (!o->session)
 		ws_lt_session_free(f.ses);
 	if (f.files)
 		ws_lt_files_free(f.files, f.nfiles);
+	if (lockfd >= 0)
+		close(lockfd);
 	free(meta);
 	free(f.manifest);
 	free(f.sig);
 	free(f.staging);
 	free(f.tfile);
 	free(f.data);
+	free(f.progress);
+	free(f.synced);
 	if (ret)
 		ws_fetch_result_release(res);
 	return ret;
@@ -587,99 +647,3 @@ void ws_fetch_result_release(struct ws_fetch_result *r)
 	r->relpath = NULL;
 }
 
-/* A release link for a resolved pointer. */
-static void link_for(const struct ws_pointer *p, const struct ws_pubkey *pk,
-		     const char *name, struct ws_link *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->has_v1 = l->has_v2 = l->has_pk = l->has_mhash = 1;
-	memcpy(l->v1, p->ih1, 20);
-	memcpy(l->v2, p->ih2, 32);
-	l->pk = *pk;
-	memcpy(l->pk32, pk->pk, 32);
-	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->version = p->version;
-	memcpy(l->mhash, p->mhash, 32);
-}
-
-static int is_known(struct ws_store *st, const uint8_t pk[32], const char *name,
-		    int64_t version)
-{
-	struct ws_release r;
-	if (ws_index_get(st->index, pk, name, version, &r))
-		return 0;
-	ws_release_release(&r);
-	return 1;
-}
-
-/* Fetch the manifest of version v (through its "NAME@V" pointer) into the
- * index, so the chain has no hole. */
-static int fill_link(struct ws_store *st, const struct ws_fetch_opts *o,
-		     const struct ws_pubkey *pk, const char *name, int64_t v,
-		     int timeout_ms, char **msg)
-{
-	struct ws_fetch_opts mo = *o;
-	struct ws_fetch_result r;
-	struct ws_pointer p;
-	int ret = ws_names_resolve(st, o->session, pk->pk, name, v, timeout_ms, &p,
-				   NULL, msg);
-
-	if (ret)
-		return ws_seterr(msg, WS_EGAP, "cannot fill the chain of '%s': version "
-				 "%lld: %s", name, (long long)v, msg && *msg ? *msg : ws_strerror(ret));
-	link_for(&p, pk, name, &mo.link);
-	mo.manifest_only = 1;
-	mo.torrent = NULL;
-	ret = ws_fetch_run(st, &mo, &r, msg);
-	if (ret == 0)
-		ws_fetch_result_release(&r);
-	return ret;
-}
-
-int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
-		  const struct ws_pubkey *pk, const char *name, int64_t version,
-		  int resolve_timeout_ms, struct ws_fetch_result *res, char **msg)
-{
-	struct ws_fetch_opts fo = *o;
-	struct ws_pointer p, extra;
-	int64_t known;
-	double t0 = now();
-	int ret, ignored = 0;
-
-	memset(res, 0, sizeof(*res));
-	if (!fo.session && (ret = ws_net_session(&o->net, &fo.session, msg)))
-		return ret;
-	ret = ws_names_resolve(st, fo.session, pk->pk, name, version,
-			       resolve_timeout_ms, &p, &ignored, msg);
-	if (ret)
-		goto out;
-	if (version == 0) {
-		/* keep the per-version pointer too, so this node can re-put it
-		 * and `fetch NAME@V` keeps working once the publisher is gone */
-		ws_names_resolve(st, fo.session, pk->pk, name, p.version, 2000, &extra,
-				 NULL, NULL);
-	}
-	known = ws_index_highest(st->index, pk->pk, name);
-	/* fill the chain: upwards to just below the target, or downwards
-	 * from the highest known to just above it */
-	if (known && p.version > known + 1)
-		for (int64_t v = known + 1; v < p.version && !ret; v++)
-			ret = fill_link(st, &fo, pk, name, v, resolve_timeout_ms, msg);
-	else if (known && p.version < known)
-		for (int64_t v = known - 1; v > p.version && !ret; v--)
-			if (!is_known(st, pk->pk, name, v))
-				ret = fill_link(st, &fo, pk, name, v, resolve_timeout_ms, msg);
-	if (ret)
-		goto out;
-	link_for(&p, pk, name, &fo.link);
-	fo.torrent = NULL;
-	fo.started = t0;
-	double resolved = now() - t0;
-	ret = ws_fetch_run(st, &fo, res, msg);
-	res->resolve_seconds = resolved;
-out:
-	res->ignored_pointers = ignored;
-	if (!o->session)
-		ws_lt_session_free(fo.session);
-	return ret;
-}

@@ -12,11 +12,18 @@
  *   4. files whose SHA-256 the store already holds are linked in, not
  *      downloaded;
  *   5. the rest is downloaded, every piece hash-checked by libtorrent on
- *      arrival (peers sending bad pieces are banned);
- *   6. every file's SHA-256 is checked against the manifest; only then is
- *      the release moved into releases/ and marked complete.
- * A fetch that stops (Ctrl-C, kill -9, a stall) keeps what it verified and
- * the next run downloads only what is missing.
+ *      arrival against the v2 merkle tree (peers sending bad pieces are
+ *      banned); resume data is saved as it goes (docs/datapath.md);
+ *   6. the release is complete when every piece is in and libtorrent holds
+ *      every v2 piece layer, so each piece was checked against the pieces
+ *      roots the signed manifest lists: no file is read again (if the
+ *      layers do not all come, whole files are SHA-256 checked instead);
+ *      files and folders are fsynced, the folder is moved into releases/
+ *      and only then is the release marked complete in the index.
+ * A fetch that stops (Ctrl-C, kill -9, a stall, a power cut) keeps what it
+ * verified and saved, and the next run downloads only what is missing,
+ * without reading back what the resume data vouches for.  Two fetches of
+ * one release on one home: the second waits for the first.
  */
 #ifndef WS_NODE_FETCH_H
 #define WS_NODE_FETCH_H
@@ -67,6 +74,16 @@ struct ws_fetch_result {
 	double resolve_seconds;     /* time to resolve the name */
 	double first_data_seconds;  /* from start to the first model byte, 0
 				     * when none was downloaded */
+	uint64_t resumed;           /* bytes trusted from this fetch's own
+				     * resume data (not read again) */
+	uint64_t rechecked;         /* bytes libtorrent read back from disk to
+				     * check them (no usable resume data, or
+				     * files linked in from the store) */
+	int distrusted_files;       /* files changed on disk while the fetch
+				     * was stopped: their pieces come again */
+	int resume_saves;           /* resume data saved this run */
+	int whole_file_check;       /* the v2 piece layers did not all come:
+				     * whole files were SHA-256 checked */
 };
 
 /*

@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "proto/error.h"
+#include "proto/merkle.h"
 }
 
 #include <libtorrent/add_torrent_params.hpp>
@@ -20,6 +21,7 @@ extern "C" {
 #include <libtorrent/hex.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/magnet_uri.hpp>
+#include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
@@ -32,6 +34,8 @@ extern "C" {
 #include <libtorrent/write_resume_data.hpp>
 
 #include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -514,9 +518,14 @@ static lt::settings_pack make_settings(const struct ws_lt_config *cfg)
 
 	sp.set_str(S::listen_interfaces, cfg->listen ? cfg->listen : "0.0.0.0:0");
 
-	/* uTP on loopback/LAN is ~25x slower than TCP (FACTS.md) */
-	sp.set_bool(S::enable_outgoing_utp, false);
-	sp.set_bool(S::enable_incoming_utp, false);
+	/* uTP on loopback/LAN is ~25x slower than TCP (FACTS.md): off in a
+	 * private swarm.  On the internet it is what many clients try first
+	 * (qBittorrent's default is "TCP and uTP", and it stalls ~5 s on a
+	 * node that refuses uTP), so it is on there, with libtorrent's mixed
+	 * mode sharing the link fairly with TCP. */
+	sp.set_bool(S::enable_outgoing_utp, !cfg->private_network);
+	sp.set_bool(S::enable_incoming_utp, !cfg->private_network);
+	sp.set_int(S::mixed_mode_algorithm, S::peer_proportional);
 
 	sp.set_bool(S::enable_dht, cfg->enable_dht != 0);
 	/* routers in this list never enter the routing table, and the default
@@ -582,6 +591,8 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 		s->stats_seq = 0;
 
 		lt::session_params params(make_settings(cfg));
+		if (cfg->disk_io == WS_LT_DISK_POSIX)
+			params.disk_io_constructor = lt::posix_disk_io_constructor;
 		s->ses.reset(new lt::session(std::move(params)));
 		if (cfg->upload_rate_limit > 0 || cfg->download_rate_limit > 0) {
 			/* libtorrent exempts peers on the local network from the
@@ -734,10 +745,123 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 	return 0;
 }
 
+/*
+ * Resume data says which pieces were verified; for the files in distrust
+ * (changed on disk since it was saved) that is no longer true: forget
+ * their pieces, so they are downloaded again rather than served or kept.
+ * Files never share a piece in a hybrid or v2 torrent.
+ */
+static void forget_files(lt::add_torrent_params &p, lt::torrent_info const &ti,
+			 const int *distrust, size_t n)
+{
+	lt::file_storage const &fs = ti.files();
+	for (size_t k = 0; k < n; k++) {
+		if (distrust[k] < 0 || distrust[k] >= fs.num_files())
+			continue;
+		lt::file_index_t const f(distrust[k]);
+		if (fs.file_size(f) == 0)
+			continue;
+		int const first = static_cast<int>(fs.map_file(f, 0, 0).piece);
+		int const last = static_cast<int>(
+			fs.map_file(f, fs.file_size(f) - 1, 0).piece);
+		for (int i = first; i <= last; i++) {
+			lt::piece_index_t const pi(i);
+			if (pi < p.have_pieces.end_index())
+				p.have_pieces.clear_bit(pi);
+			if (pi < p.verified_pieces.end_index())
+				p.verified_pieces.clear_bit(pi);
+		}
+		/* the merkle tree stays: its hashes were checked against
+		 * the pieces root and describe the right data */
+		for (int i = first; i <= last; i++)
+			p.unfinished_pieces.erase(lt::piece_index_t(i));
+	}
+}
+
+/*
+ * Pieces that reached the disk after the resume data was saved: the data
+ * is there, the resume data does not claim it.  Check each against its v2
+ * hash (the piece layer from the torrent, or the file's pieces root for a
+ * file of one piece) and claim the ones that match, so that what arrived
+ * since the last save is read once, not downloaded again.  Holes in sparse
+ * files are skipped without reading.  Returns the bytes read.
+ */
+static std::uint64_t claim_written(lt::add_torrent_params &p,
+				   lt::torrent_info const &ti,
+				   std::string const &save_path,
+				   const int *distrust, size_t ndistrust)
+{
+	lt::file_storage const &fs = ti.files();
+	std::int64_t const plen = fs.piece_length();
+	std::uint64_t read_bytes = 0;
+	std::vector<std::uint8_t> buf;
+
+	if (!ti.info_hashes().has_v2() || p.have_pieces.empty())
+		return 0;
+	for (lt::file_index_t i : fs.file_range()) {
+		std::int64_t const size = fs.file_size(i);
+		if (fs.pad_file_at(i) || size == 0 ||
+		    std::find(distrust, distrust + ndistrust, static_cast<int>(i)) !=
+		    distrust + ndistrust)
+			continue;
+		lt::sha256_hash const root = fs.root(i);
+		lt::span<char const> layer;
+		if (size > plen) {
+			layer = ti.piece_layer(i);
+			if (layer.empty())
+				continue;  /* no layer: nothing to check against */
+		}
+		std::string const path = fs.file_path(i, save_path);
+		int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		int const first = static_cast<int>(fs.map_file(i, 0, 0).piece);
+		int const n = static_cast<int>((size + plen - 1) / plen);
+		for (int j = 0; j < n; j++) {
+			lt::piece_index_t const pi(first + j);
+			if (pi >= p.have_pieces.end_index() || p.have_pieces.get_bit(pi))
+				continue;
+			std::int64_t const off = std::int64_t(j) * plen;
+			std::size_t const len = static_cast<std::size_t>(
+				std::min(plen, size - off));
+			/* all hole: never written */
+			off_t const d = ::lseek(fd, off, SEEK_DATA);
+			if (d < 0 || d >= off + static_cast<std::int64_t>(len))
+				continue;
+			buf.resize(len);
+			if (::pread(fd, buf.data(), len, off) != static_cast<ssize_t>(len))
+				continue;
+			read_bytes += len;
+			std::uint8_t got[32];
+			std::uint64_t const width = size > plen
+				? static_cast<std::uint64_t>(plen / 16384)
+				: ws_merkle_leaves_for(static_cast<std::uint64_t>(size));
+			ws_merkle_subtree_root(buf.data(), len, width, got);
+			char const *want = size > plen
+				? layer.data() + std::size_t(j) * 32 : root.data();
+			if (std::memcmp(got, want, 32) == 0)
+				p.have_pieces.set_bit(pi);
+		}
+		::close(fd);
+	}
+	return read_bytes;
+}
+
 extern "C" int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
 			 const char *save_path, const uint8_t *resume,
 			 size_t rlen, unsigned flags, ws_lt_torrent **out,
 			 char **msg)
+{
+	return ws_lt_add_resumed(s, torrent, len, save_path, resume, rlen,
+				 nullptr, 0, nullptr, flags, out, msg);
+}
+
+extern "C" int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent,
+				 size_t len, const char *save_path,
+				 const uint8_t *resume, size_t rlen,
+				 const int *distrust, size_t ndistrust,
+				 uint64_t *reread, unsigned flags,
+				 ws_lt_torrent **out, char **msg)
 {
 	if (!s || !torrent || !save_path || !out)
 		return -EINVAL;
@@ -773,6 +897,10 @@ extern "C" int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
 				return ws_seterr(msg, WS_EMISMATCH,
 						 "resume data is for another torrent");
 		}
+		if (resume && ndistrust)
+			forget_files(p, *ti, distrust, ndistrust);
+		if (resume && reread)
+			*reread = claim_written(p, *ti, save_path, distrust, ndistrust);
 		p.ti = ti;
 		p.save_path = save_path;
 		if (flags & WS_LT_SEED_MODE)
@@ -832,6 +960,74 @@ static void append_bstr(std::string &out, const char *p, size_t n)
 	out.append(p, n);
 }
 
+/*
+ * The torrent's v2 piece layers that libtorrent holds (every hash in them
+ * verified against its file's pieces root), keyed by pieces root.  True
+ * when every file larger than one piece has its whole layer.
+ */
+static bool collect_layers(ws_lt_torrent *t, lt::torrent_info const &ti,
+			   std::map<std::string, std::string> &layers)
+{
+	if (!ti.info_hashes().has_v2())
+		return true;
+	std::vector<std::vector<lt::sha256_hash>> pl = t->h.piece_layers();
+	lt::file_storage const &fs = ti.files();
+	std::int64_t const plen = fs.piece_length();
+	for (lt::file_index_t i : fs.file_range()) {
+		if (fs.pad_file_at(i) || fs.file_size(i) <= plen)
+			continue;
+		size_t const want = static_cast<size_t>(
+			(fs.file_size(i) + plen - 1) / plen);
+		size_t const k = static_cast<size_t>(static_cast<int>(i));
+		if (k >= pl.size() || pl[k].size() != want)
+			return false;
+		std::string bytes;
+		for (const auto &h : pl[k]) {
+			if (h.is_all_zeros())
+				return false;
+			bytes.append(h.data(), h.size());
+		}
+		lt::sha256_hash const root = fs.root(i);
+		layers[std::string(root.data(), root.size())] = bytes;
+	}
+	return true;
+}
+
+extern "C" int ws_lt_pieces_v2_proven(ws_lt_torrent *t)
+{
+	try {
+		std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+		if (!ti || !ti->is_valid())
+			return 0;
+		if (!ti->info_hashes().has_v2())
+			return 1;
+		lt::torrent_status const st = t->h.status(lt::torrent_handle::query_pieces);
+		lt::typed_bitfield<lt::piece_index_t> const &have = st.pieces;
+		std::vector<std::vector<lt::sha256_hash>> pl = t->h.piece_layers();
+		lt::file_storage const &fs = ti->files();
+		std::int64_t const plen = fs.piece_length();
+		for (lt::file_index_t i : fs.file_range()) {
+			/* a file of one piece is checked against its root itself */
+			if (fs.pad_file_at(i) || fs.file_size(i) <= plen)
+				continue;
+			int const first = static_cast<int>(fs.map_file(i, 0, 0).piece);
+			int const n = static_cast<int>((fs.file_size(i) + plen - 1) / plen);
+			size_t const k = static_cast<size_t>(static_cast<int>(i));
+			for (int j = 0; j < n; j++) {
+				lt::piece_index_t const pi(first + j);
+				if (pi >= have.end_index() || !have.get_bit(pi))
+					continue;
+				if (k >= pl.size() || static_cast<size_t>(j) >= pl[k].size() ||
+				    pl[k][static_cast<size_t>(j)].is_all_zeros())
+					return 0;
+			}
+		}
+		return 1;
+	} catch (...) {
+		return 0;
+	}
+}
+
 extern "C" int ws_lt_metadata(ws_lt_torrent *t, uint8_t **torrent, size_t *len)
 {
 	try {
@@ -849,33 +1045,7 @@ extern "C" int ws_lt_metadata(ws_lt_torrent *t, uint8_t **torrent, size_t *len)
 		 * layers"; layer keys are pieces roots, sorted as bytes.
 		 */
 		std::map<std::string, std::string> layers;
-		bool complete = true;
-		if (ti->info_hashes().has_v2()) {
-			std::vector<std::vector<lt::sha256_hash>> pl = t->h.piece_layers();
-			lt::file_storage const &fs = ti->files();
-			std::int64_t const plen = fs.piece_length();
-			for (lt::file_index_t i : fs.file_range()) {
-				if (fs.pad_file_at(i) || fs.file_size(i) <= plen)
-					continue;
-				size_t const want = static_cast<size_t>(
-					(fs.file_size(i) + plen - 1) / plen);
-				size_t const k = static_cast<size_t>(static_cast<int>(i));
-				if (k >= pl.size() || pl[k].size() != want) {
-					complete = false;
-					break;
-				}
-				std::string bytes;
-				for (const auto &h : pl[k]) {
-					if (h.is_all_zeros()) {
-						complete = false;
-						break;
-					}
-					bytes.append(h.data(), h.size());
-				}
-				lt::sha256_hash const root = fs.root(i);
-				layers[std::string(root.data(), root.size())] = bytes;
-			}
-		}
+		bool const complete = collect_layers(t, *ti, layers);
 
 		std::string out = "d4:info";
 		out.append(info.data(), static_cast<size_t>(info.size()));
@@ -908,8 +1078,18 @@ extern "C" int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport)
 		lt::address addr = lt::make_address(host, ec);
 		if (ec)
 			return -EINVAL;
+		/* a v2 handshake where the torrent has v2: only then does
+		 * libtorrent ask the peer for piece-layer hashes as it goes, so
+		 * pieces are proven against the merkle tree on arrival instead of
+		 * passing on their v1 SHA-1 until a whole file is in */
+		lt::pex_flags_t flags = lt::pex_encryption | lt::pex_utp | lt::pex_holepunch;
+		auto ti = t->h.torrent_file();
+		lt::info_hash_t const ih = ti && ti->is_valid() ? ti->info_hashes()
+			: t->h.info_hashes();
+		if (ih.has_v2())
+			flags |= lt::pex_lt_v2;
 		t->h.connect_peer(lt::tcp::endpoint(addr,
-			static_cast<std::uint16_t>(port)));
+			static_cast<std::uint16_t>(port)), {}, flags);
 		return 0;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;
@@ -1074,8 +1254,9 @@ static enum ws_lt_state map_state(const lt::torrent_status &st)
 {
 	switch (st.state) {
 	case lt::torrent_status::checking_files:
-	case lt::torrent_status::checking_resume_data:
 		return WS_LT_CHECKING;
+	case lt::torrent_status::checking_resume_data:
+		return WS_LT_CHECKING_RESUME;
 	case lt::torrent_status::downloading_metadata:
 		return WS_LT_METADATA;
 	case lt::torrent_status::finished:
@@ -1131,6 +1312,24 @@ extern "C" int ws_lt_file_progress(ws_lt_torrent *t, int file, uint64_t *done)
 		if (static_cast<size_t>(file) >= p.size())
 			return WS_ENOTFOUND;
 		*done = static_cast<uint64_t>(p[static_cast<size_t>(file)]);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_files_progress(ws_lt_torrent *t, uint64_t *done, size_t n)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		std::vector<std::int64_t> p;
+		t->h.file_progress(p, lt::torrent_handle::piece_granularity);
+		for (size_t i = 0; i < n; i++)
+			done[i] = i < p.size() ? static_cast<uint64_t>(p[i]) : 0;
 		return 0;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;

@@ -136,6 +136,8 @@ int ws_lt_torrent_build(const struct ws_lt_file *files, size_t nfiles,
 
 typedef struct ws_lt_session ws_lt_session;
 
+enum { WS_LT_DISK_MMAP = 0, WS_LT_DISK_POSIX = 1 };
+
 struct ws_lt_config {
 	const char *listen;          /* listen_interfaces, e.g.
 				      * "127.0.0.2:6881"; port 0 picks one;
@@ -150,12 +152,16 @@ struct ws_lt_config {
 				      * one-node-per-/24 Sybil limits and allow
 				      * several peers per IP */
 	int enable_upnp, enable_natpmp, enable_lsd; /* opt-in, 0 by default */
+	int disk_io;                 /* WS_LT_DISK_MMAP (0, libtorrent's
+				      * default) or WS_LT_DISK_POSIX (pread/
+				      * pwrite); docs/datapath.md compares them */
 	int upload_rate_limit;       /* bytes/s, 0 = unlimited */
 	int download_rate_limit;     /* bytes/s, 0 = unlimited */
 };
 
 /*
- * ws_lt_session_new - start a session: TCP only (uTP off), tuned for
+ * ws_lt_session_new - start a session: TCP only in a private network
+ * (uTP on besides TCP otherwise), tuned for
  * throughput, torrents not auto-managed (no queueing: every added torrent
  * runs), UPnP / NAT-PMP / LSD only when asked.  Waits (at most 5 s) until
  * the TCP listen socket is open, so ws_lt_listen_port() is valid on return.
@@ -230,6 +236,22 @@ enum ws_lt_add_flags {
 int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
 	      const char *save_path, const uint8_t *resume, size_t rlen,
 	      unsigned flags, ws_lt_torrent **out, char **msg);
+
+/*
+ * ws_lt_add_resumed - ws_lt_add, but the files whose libtorrent indices are
+ * in distrust[0..ndistrust) (changed on disk since the resume data was
+ * saved) lose the pieces the resume data says they have: they are
+ * downloaded again.  With reread non-NULL, pieces of the other files that
+ * reached the disk after the resume data was saved (data where the resume
+ * data claims none) are read and checked against their v2 hashes (the
+ * torrent's piece layers, or a one-piece file's root) and claimed when they
+ * match; *reread gets the bytes read.  Nothing else is read.  distrust and
+ * reread are ignored without resume data.  Errors as ws_lt_add.
+ */
+int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent, size_t len,
+		      const char *save_path, const uint8_t *resume, size_t rlen,
+		      const int *distrust, size_t ndistrust, uint64_t *reread,
+		      unsigned flags, ws_lt_torrent **out, char **msg);
 
 /*
  * ws_lt_add_magnet - add by info-hash only; metadata comes from peers.
@@ -318,6 +340,7 @@ enum ws_lt_state {
 	WS_LT_FINISHED,  /* every wanted file is done */
 	WS_LT_SEEDING,   /* every file is done */
 	WS_LT_ERROR,
+	WS_LT_CHECKING_RESUME, /* reading resume data (no file is read) */
 };
 
 struct ws_lt_status {
@@ -347,6 +370,27 @@ int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *st);
  * WS_ENOTFOUND before metadata, -EINVAL for a bad index.
  */
 int ws_lt_file_progress(ws_lt_torrent *t, int file, uint64_t *done);
+
+/*
+ * ws_lt_files_progress - ws_lt_file_progress for every file at once (one
+ * call into libtorrent, not one per file): done[i] for libtorrent's file
+ * index i (pad files count), i < n; entries past the torrent's file count
+ * are 0.  WS_ENOTFOUND before metadata.
+ */
+int ws_lt_files_progress(ws_lt_torrent *t, uint64_t *done, size_t n);
+
+/*
+ * ws_lt_pieces_v2_proven - 1 when every piece the torrent has was checked
+ * against the v2 merkle tree: it lies in a file of one piece (checked
+ * against the file's pieces root directly), or libtorrent holds its hash
+ * in the file's piece layer (a layer hash is only kept once it is proven
+ * against the root, and a piece that came before its layer hash is checked
+ * when the hash comes; one that disagrees then stops the torrent with an
+ * error).  In a hybrid torrent a piece can pass on its v1 SHA-1 alone
+ * while its layer hash is still on the way: this says when that is over.
+ * 0 before metadata; 1 for a v1-only torrent.
+ */
+int ws_lt_pieces_v2_proven(ws_lt_torrent *t);
 
 /*
  * ws_lt_save_resume - ask for resume data and wait for it (at most

@@ -131,6 +131,7 @@ static const char *state_name(enum ws_lt_state s)
 {
 	switch (s) {
 	case WS_LT_CHECKING: return "checking";
+	case WS_LT_CHECKING_RESUME: return "checking";
 	case WS_LT_METADATA: return "metadata";
 	case WS_LT_DOWNLOADING: return "downloading";
 	case WS_LT_FINISHED: return "finished";

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* loopback, RFC 1918, or unspecified (listen on all) */
@@ -64,6 +65,9 @@ int ws_net_session(const struct ws_net_opts *o, ws_lt_session **out, char **msg)
 	cfg.enable_lsd = o->lsd;
 	cfg.upload_rate_limit = o->upload_limit;
 	cfg.download_rate_limit = o->download_limit;
+	/* for bench/fetch.sh's back-end comparison (docs/datapath.md) */
+	const char *dio = getenv("WS_DISK_IO");
+	cfg.disk_io = dio && !strcmp(dio, "posix") ? WS_LT_DISK_POSIX : WS_LT_DISK_MMAP;
 	if ((ret = ws_lt_session_new(&cfg, out, msg)))
 		return ret;
 	return 0;

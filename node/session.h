@@ -35,7 +35,7 @@ int ws_net_is_private(const struct ws_net_opts *o);
 /*
  * ws_net_session - start a session for o: the DHT with o's bootstrap nodes
  * (and the public routers only when none is given and the swarm is not
- * private), uTP off, UPnP / NAT-PMP / LSD off unless asked.
+ * private), uTP off in a private swarm, UPnP / NAT-PMP / LSD off unless asked.
  */
 int ws_net_session(const struct ws_net_opts *o, ws_lt_session **out, char **msg);
 

@@ -1,5 +1,6 @@
 /* store.c - a node's home and its release folders (see store.h) */
 #include "store.h"
+#include "durable.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -287,6 +288,18 @@ int ws_store_commit(struct ws_store *st, const char *staging,
 		ws_seterr(msg, ret, "cannot move the release into '%s': %s", dst,
 			  ws_strerror(ret));
 		goto out;
+	}
+	/* the rename itself on stable storage before the index names it */
+	{
+		char *parent = xstrdup(dst);
+		*strrchr(parent, '/') = '\0';
+		ret = ws_sync_dir(parent);
+		free(parent);
+		if (ret) {
+			ws_seterr(msg, ret, "cannot sync '%s' to disk: %s", dst,
+				  ws_strerror(ret));
+			goto out;
+		}
 	}
 	ret = ws_index_add(st->index, manifest, mlen, sig, slen, m, rel, 1, msg);
 	if (ret && ret != WS_EEXIST)

@@ -409,6 +409,7 @@ static const char *state_name(enum ws_lt_state st)
 {
 	switch (st) {
 	case WS_LT_CHECKING: return "checking";
+	case WS_LT_CHECKING_RESUME: return "checking resume data";
 	case WS_LT_METADATA: return "metadata";
 	case WS_LT_DOWNLOADING: return "downloading";
 	case WS_LT_FINISHED: return "finished";
@@ -458,7 +459,7 @@ static void wait_checked(ws_lt_session *s, ws_lt_torrent *t, int ms,
 		ws_lt_status(t, st);
 		if (st->state == WS_LT_SEEDING || st->state == WS_LT_ERROR)
 			return;
-		if (st->state == WS_LT_CHECKING)
+		if (st->state == WS_LT_CHECKING || st->state == WS_LT_CHECKING_RESUME)
 			stable_since = 0;
 		else if (!stable_since)
 			stable_since = now_ms();

@@ -1,0 +1,88 @@
+/*
+ * fetch_impl.h - the state one fetch shares between node/fetch*.c.
+ * Internal to node/fetch*.c: nothing else includes it.
+ *
+ *   fetch.c         the phases: metadata, manifest, data, the final word
+ *   fetch_check.c   the manifest against the link, the index and the torrent
+ *   fetch_resume.c  resume data saved while downloading, and trusted again
+ *                   only for files nobody touched while the fetch was stopped
+ *   fetch_name.c    NAME[@V]: resolve the pointer, fill the chain, fetch
+ */
+#ifndef WS_NODE_FETCH_IMPL_H
+#define WS_NODE_FETCH_IMPL_H
+
+#include "fetch.h"
+
+struct fetch {
+	struct ws_store *st;
+	const struct ws_fetch_opts *o;
+	struct ws_fetch_result *res;
+	ws_lt_session *ses;
+	ws_lt_torrent *t;
+	char *staging;              /* home/tmp/fetch-HEX */
+	char *tfile;                /* staging/.torrent */
+	char top[WS_NAME_MAX + 32]; /* the torrent's top folder: NAME@VERSION */
+	char *data;                 /* staging/top */
+	struct ws_lt_file_info *files; /* real files, torrent order */
+	size_t nfiles;
+	int nlt;                    /* libtorrent's file count (pad files too) */
+	uint64_t *progress;         /* nlt entries: verified bytes per file */
+	uint64_t *synced;           /* nlt entries: bytes fsynced per file */
+	char *manifest, *sig;
+	size_t mlen, slen;
+	uint8_t mhash[32];
+	char **msg;
+	double started;
+	uint64_t data_base;         /* payload bytes before the data phase */
+	int resumed;                /* added with resume data */
+	int checking_seen;          /* libtorrent re-read files from disk */
+	double last_save;           /* when resume data was last saved */
+	size_t files_done_saved;    /* complete files at the last save */
+	double last_beat;
+	double all_in_at;           /* when every piece was in, or 0 */
+};
+
+double ws_fetch_now(void);
+
+/* Fill f->progress from libtorrent (one call for every file). */
+int ws_fetch_poll_files(struct fetch *f);
+
+/*
+ * ws_fetch_check_manifest - everything about the downloaded manifest,
+ * before any model data: signature, trust, the link's manifest hash, name
+ * and version, the torrent's folder, and that the torrent's files, sizes
+ * and v2 pieces roots are exactly the manifest's; then the chain rules
+ * (the manifest enters the index as not complete).  Fills f->res->m,
+ * f->manifest/sig, f->mhash.  Errors as ws_fetch_run.
+ */
+int ws_fetch_check_manifest(struct fetch *f);
+
+/*
+ * ws_fetch_resume_open - the resume data a stopped fetch saved under
+ * f->staging, and the libtorrent indices of the files changed on disk
+ * since the fetch stopped (their pieces are downloaded again, never
+ * trusted): *resume (malloc'd) and *distrust (malloc'd, *ndistrust
+ * entries) for ws_lt_add_resumed.  WS_ENOTFOUND when there is none (or it
+ * cannot be read: then the files are checked from disk, as without it).
+ */
+int ws_fetch_resume_open(struct fetch *f, uint8_t **resume, size_t *rlen,
+			 int **distrust, size_t *ndistrust);
+
+/*
+ * ws_fetch_resume_tick - during the data phase: every few seconds, and
+ * each time a file completes, make what is verified durable (fsync the
+ * files that grew) and save resume data, once every v2 piece layer is in
+ * (see fetch_resume.c).  force saves now.  A
+ * failed save is reported in *f->msg only when force is set; otherwise
+ * the next tick tries again.
+ */
+int ws_fetch_resume_tick(struct fetch *f, int force);
+
+/* Touch the heartbeat (five times a second at most): it tells a restart, and a
+ * second fetch waiting for this one, that this one is alive. */
+void ws_fetch_heartbeat(struct fetch *f);
+
+/* Remove the resume state (the release is complete or refused). */
+void ws_fetch_resume_drop(struct fetch *f);
+
+#endif
