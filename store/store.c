@@ -1,5 +1,6 @@
 /* store.c - a node's home and its release folders (see store.h) */
 #include "store.h"
+#include "recover.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -60,6 +61,9 @@ int ws_store_open(const char *home, struct ws_store **out, char **msg)
 	if ((ret = ws_index_open(ixdir, &st->index, msg)))
 		goto fail;
 	free(ixdir);
+	/* every command that opens the home finishes what a crash cut short
+	 * (recover.h); what it cannot do now, audit reports */
+	ws_store_recover(st, NULL, NULL);
 	*out = st;
 	return 0;
 fail:
@@ -98,7 +102,8 @@ char *ws_store_default_key(const struct ws_store *st)
 int ws_store_stage(const struct ws_store *st, char **dir, char **msg)
 {
 	char *tmp = xasprintf("%s/tmp", st->home);
-	char *d = xasprintf("%s/tmp/stage.XXXXXX", st->home);
+	/* the owner's PID in the name tells a stale folder from a live one */
+	char *d = xasprintf("%s/tmp/stage.%ld.XXXXXX", st->home, (long)getpid());
 	int ret = ws_mkdir_p(tmp);
 
 	free(tmp);
