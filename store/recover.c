@@ -528,6 +528,17 @@ int ws_store_recover(struct ws_store *st, const uint8_t *pk, const char *name)
 	if (!pk) {
 		rewinddir(d);
 		while ((e = readdir(d))) {
+			if (!strncmp(e->d_name, "publish.", 8) && has_suffix(e->d_name, ".lock")) {
+				/* a lock a dead publisher could not remove: free
+				 * now, so ours to take and remove */
+				struct ws_name_lock *l = NULL;
+				char *lp = xasprintf("%s/%s", tmp, e->d_name);
+				if (lock_take(lp, 0, &l) == 0)
+					ws_name_unlock(l);
+				else
+					free(lp);
+				continue;
+			}
 			if (strncmp(e->d_name, "stage.", 6) || has_suffix(e->d_name, JOURNAL_SUFFIX))
 				continue;
 			char *sp = xasprintf("%s/%s", tmp, e->d_name);
