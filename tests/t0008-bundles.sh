@@ -71,6 +71,8 @@ for m in ins.getmembers():
         elif case == "device":
             ti = tarfile.TarInfo(m.name); ti.type = tarfile.CHRTYPE; ti.devmajor = 1; ti.devminor = 3
             out.addfile(ti); continue
+    if case == "sigapart" and m.name.endswith(".minisig"):
+        add("other@1/" + m.name.split("/", 1)[1], data); continue
     add(m.name, data)
 if case == "extra":
     add("bundle-demo@1/extra.bin", b"x" * 100)
@@ -104,6 +106,12 @@ test_expect_success 'hostile bundles are refused before anything lands' '
 	refused extra "a file the manifest does not list" &&
 	refused dotdot "a file the manifest does not list" &&
 	refused absolute "a file the manifest does not list"
+'
+
+# once this one imported nothing and exited 0 with "@0 imported"
+test_expect_success 'a signature outside the manifest folder is refused, exit 1' '
+	refused sigapart "the manifest and its signature are in different folders" &&
+	! grep_q "imported" $TMP/err
 '
 
 test_expect_success 'a tar that is not a bundle, and a missing file' '
