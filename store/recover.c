@@ -498,6 +498,9 @@ static int recover_journal(struct ws_store *st, const char *jpath,
 			free(lp);
 			goto out;
 		}
+		/* another command may have finished it while we read it */
+		if (access(jpath, F_OK) < 0)
+			goto out;
 	}
 	ret = apply(st, &r, jpath, &kept, NULL);
 	(void)ret;
