@@ -282,9 +282,12 @@ int ws_store_commit(struct ws_store *st, const char *staging,
 			 * an equivocation; the index decides, the folder stays */
 			ret = ws_index_add(st->index, manifest, mlen, sig, slen, m,
 					   NULL, 0, msg);
+			/* the index did not have it: the folder is a stray (a
+			 * crash, a hand), not this release, so no success */
 			if (ret == 0)
-				ret = ws_seterr(msg, WS_EEXIST,
-						"'%s' exists but the index did not name it",
+				ret = ws_seterr(msg, -EEXIST,
+						"'%s' is in the way: no index entry names it; "
+						"remove it (see 'weightsync audit') and try again",
 						dst);
 			ws_rm_rf(staging);
 			goto out;

@@ -88,7 +88,8 @@ int ws_store_read_meta(const char *dir, char **manifest, size_t *mlen,
  * the index refuses it, the folder is removed again and the refusal
  * returned (the index is unchanged but for an event).  WS_EEXIST when the
  * very same release is already in the store (the staging folder is then
- * removed).  On success *relpath (if not NULL) is the release folder
+ * removed); -EEXIST when a folder the index did not name is in the way
+ * (it is left for the operator: audit reports it).  On success *relpath (if not NULL) is the release folder
  * relative to the home.
  */
 int ws_store_commit(struct ws_store *st, const char *staging,

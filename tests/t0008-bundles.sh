@@ -114,6 +114,22 @@ test_expect_success 'a signature outside the manifest folder is refused, exit 1'
 	! grep_q "imported" $TMP/err
 '
 
+# once this imported nothing, left the release incomplete and exited 0
+test_expect_success 'a stray folder in the way: import fails, exit 2, and audit names it' '
+	WEIGHTSYNC_HOME=$TMP/D ws trust add bundle-demo $TMP/A/keys/publisher.key.pub &&
+	pk=$(ls $TMP/A/releases) &&
+	mkdir -p $TMP/D/releases/$pk/bundle-demo@1 &&
+	echo left >$TMP/D/releases/$pk/bundle-demo@1/left-over &&
+	WEIGHTSYNC_HOME=$TMP/D test_must_fail 2 ws import $TMP/b.tar 2>$TMP/err &&
+	grep_q "bundle-demo@1. is in the way: no index entry names it" $TMP/err &&
+	! grep -q imported $TMP/err &&
+	WEIGHTSYNC_HOME=$TMP/D ws audit >$TMP/audit.out &&
+	grep_q "^stray .*releases/$pk/bundle-demo@1 " $TMP/audit.out &&
+	rm -r $TMP/D/releases/$pk/bundle-demo@1 &&
+	WEIGHTSYNC_HOME=$TMP/D ws import $TMP/b.tar 2>$TMP/err && grep_q "imported" $TMP/err &&
+	WEIGHTSYNC_HOME=$TMP/D ws audit bundle-demo >/dev/null
+'
+
 test_expect_success 'a tar that is not a bundle, and a missing file' '
 	tar cf $TMP/plain.tar -C $TMP model &&
 	WEIGHTSYNC_HOME=$TMP/B test_must_fail 1 ws import $TMP/plain.tar 2>$TMP/err &&
