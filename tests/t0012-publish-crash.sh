@@ -136,6 +136,16 @@ test_expect_success 'stale staging folders are removed, a live one is kept' '
 	rmdir $WEIGHTSYNC_HOME/tmp/stage.$$.live01
 '
 
+test_expect_success 'a damaged journal is left alone and reported, exit 0' '
+	printf "weightsync-journal 1\n\377\377" >$WEIGHTSYNC_HOME/tmp/stage.99999999.bad001.journal &&
+	ws list >/dev/null &&
+	ws audit >$TMP/audit.out &&
+	grep_q "^unfinished .*tmp/stage.99999999.bad001.journal (publish not yet finished" $TMP/audit.out &&
+	ws publish $TMP/model --name crash >/dev/null &&
+	test "$(versions crash | tail -1)" = "15 complete" &&
+	rm $WEIGHTSYNC_HOME/tmp/stage.99999999.bad001.journal && clean
+'
+
 test_expect_success 'audit reports a stray release folder, exit 0, and --json lists it' '
 	pk=$(ls $WEIGHTSYNC_HOME/releases) &&
 	mkdir $WEIGHTSYNC_HOME/releases/$pk/bogus@1 &&
