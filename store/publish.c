@@ -197,6 +197,12 @@ int ws_publish_commit(struct ws_store *st, struct ws_publish *p,
 		free(p->stage);
 		p->stage = NULL;
 	}
+	if (ret && kept && msg && *msg) {
+		char *m2 = xasprintf("%s (the release is committed: the next command "
+				     "that opens the home finishes the publish)", *msg);
+		free(*msg);
+		*msg = m2;
+	}
 	ws_name_unlock(p->lock);
 	p->lock = NULL;
 	return ret;

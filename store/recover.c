@@ -238,6 +238,14 @@ static void sync_dir(const char *dir)
 	}
 }
 
+/* a journal written or removed is one only once its folder says so */
+static void sync_tmp(struct ws_store *st)
+{
+	char *tmp = ws_store_path(st, "tmp");
+	sync_dir(tmp);
+	free(tmp);
+}
+
 /* 1 when the index has r's release, accepted, at r's folder */
 static int index_names(struct ws_store *st, const struct jrec *r)
 {
@@ -257,12 +265,12 @@ static int index_names(struct ws_store *st, const struct jrec *r)
  * (an I/O error: the index or the disk failed, not the release).
  */
 static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
-		 int *kept, char **msg)
+		 int live, int *kept, char **msg)
 {
 	char *stage = ws_store_path(st, r->stage), *dst = ws_store_path(st, r->relpath);
 	char *parent = xstrdup(dst), *slash = strrchr(parent, '/');
 	struct ws_pubkey trusted;
-	int ret = 0;
+	int ret = 0, moved = 0;
 
 	*kept = 1;
 	*slash = '\0';
@@ -272,8 +280,12 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 			    (rename(stage, dst) < 0 && (ret = -errno))) {
 				ws_seterr(msg, ret, "cannot move the release into '%s': %s",
 					  dst, ws_strerror(ret));
+				/* nothing is committed yet: a live publish fails
+				 * cleanly, its caller removes the staging folder */
+				*kept = !live;
 				goto out;
 			}
+			moved = 1;
 			sync_dir(parent);
 		} else {
 			/* a folder is there already: the index decides below */
@@ -292,8 +304,16 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 	if (ret == WS_EEXIST)
 		ret = 0;
 	if (ret) {
-		if (ret == WS_ESTORE || (ret < 0 && ret > -WS_E_BASE))
-			goto out;       /* could not write: try again later */
+		if (ret == WS_ESTORE || (ret < 0 && ret > -WS_E_BASE)) {
+			/* could not write: a live publish is undone, as the
+			 * index has nothing of it; recovery tries again later */
+			if (live && !index_names(st, r)) {
+				if (moved)
+					ws_rm_rf(dst);
+				*kept = 0;
+			}
+			goto out;
+		}
 		/* refused: what was put in place goes again, unless it is the
 		 * folder of a release the index already has */
 		if (!index_names(st, r))
@@ -328,6 +348,9 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 			ret = 0;
 		if (ret == WS_EEQUIVOCATION)
 			*kept = 0;      /* kept as evidence; doing it again changes nothing */
+		else if (ret)
+			ws_seterr(msg, ret, "cannot keep the signed pointer '%s': %s",
+				  r->ptrs[i].salt, ws_strerror(ret));
 		if (ret)
 			goto out;
 	}
@@ -335,11 +358,8 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 	ret = 0;
 	*kept = 0;
 out:
-	if (!*kept && unlink(jpath) == 0) {
-		char *tmp = ws_store_path(st, "tmp");
-		sync_dir(tmp);
-		free(tmp);
-	}
+	if (!*kept && unlink(jpath) == 0)
+		sync_tmp(st);
 	free(stage);
 	free(dst);
 	free(parent);
@@ -369,8 +389,9 @@ int ws_journal_commit(struct ws_store *st, const struct ws_journal *j,
 		jrec_release(&r);
 		goto out;
 	}
+	sync_tmp(st);
 	ws_crash_point("publish:after-journal");
-	ret = apply(st, &r, jpath, kept, msg);
+	ret = apply(st, &r, jpath, 1, kept, msg);
 	jrec_release(&r);
 out:
 	free(b.p);
@@ -502,7 +523,7 @@ static int recover_journal(struct ws_store *st, const char *jpath,
 		if (access(jpath, F_OK) < 0)
 			goto out;
 	}
-	ret = apply(st, &r, jpath, &kept, NULL);
+	ret = apply(st, &r, jpath, 0, &kept, NULL);
 	(void)ret;
 out:
 	ws_name_unlock(lock);

@@ -64,9 +64,11 @@ struct ws_journal {
 /*
  * ws_journal_commit - write j's journal next to its staging folder, then
  * carry out steps 2-7 above.  Returns 0, or the index's refusal (the
- * release folder removed again, journal dropped), or an I/O error.
- * *kept is set to 1 when the journal stays behind for recovery to finish
- * (the staging folder then belongs to the journal: do not remove it).
+ * release folder removed again, journal dropped), or an I/O error.  An
+ * I/O error before the index entry is written undoes the commit (journal
+ * dropped; the staging folder, if still there, is the caller's to
+ * remove); after it, *kept is set to 1: the journal stays behind for
+ * recovery to finish, and the staging folder belongs to it.
  */
 int ws_journal_commit(struct ws_store *st, const struct ws_journal *j,
 		      int *kept, char **msg);
