@@ -4,6 +4,7 @@
 #include "proto/modelfmt.h"
 #include "proto/util.h"
 #include "store/audit.h"
+#include "store/recover.h"
 #include "store/walk.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ struct audit_run {
 	json_t *out;                /* array of release reports (--json) */
 	int mismatches;             /* releases not intact or badly signed */
 	int errors;                 /* releases that could not be audited */
+	json_t *strays;             /* array of {path, kind} (--json) */
 };
 
 static void report_files(struct audit_run *run, json_t *rep, const struct ws_audit *a)
@@ -303,6 +305,42 @@ static int audit_format(const char *dir, int json)
 	return nerr ? EXIT_ERROR : 0;
 }
 
+/*
+ * What no index entry or live process accounts for is reported, and does
+ * not change the exit status: no signed release is damaged by it, and the
+ * releases themselves were just audited (docs/index.md).
+ */
+static void report_strays(struct cli *c, struct audit_run *run)
+{
+	static const char *why[] = {
+		[WS_STRAY_RELEASE] = "no index entry names it",
+		[WS_STRAY_STAGE] = "staging folder no live process owns",
+		[WS_STRAY_JOURNAL] = "publish not yet finished: run again with write access",
+	};
+	struct ws_stray *s = NULL;
+	size_t n = 0;
+	int ret = ws_store_strays(c->store, &s, &n);
+
+	if (ret) {
+		warn("cannot look for stray folders: %s", ws_strerror(ret));
+		return;
+	}
+	if (run->json)
+		run->strays = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const char *kind = ws_stray_kind_name(s[i].kind);
+		/* a folder name made by another hand is not ours to print raw */
+		const char *path = ws_utf8_printable(s[i].path, strlen(s[i].path)) ?
+				   s[i].path : "(a name that is not printable UTF-8)";
+		if (run->json)
+			json_array_append_new(run->strays, json_pack("{s:s, s:s}", "path",
+								     path, "kind", kind));
+		else
+			printf("%-11s %s (%s)\n", kind, path, why[s[i].kind]);
+	}
+	ws_strays_free(s, n);
+}
+
 static int is_dir(const char *p)
 {
 	struct stat st;
@@ -391,10 +429,13 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		ws_releases_free(rels, n);
 		if (!done && !run.json)
 			printf("no releases in the store\n");
+		report_strays(c, &run);
 	}
 	if (run.json) {
 		json_t *o2 = json_pack("{s:o, s:b}", "releases", run.out, "intact",
 				       !run.mismatches && !run.errors);
+		if (run.strays)
+			json_object_set_new(o2, "strays", run.strays);
 		json_dumpf(o2, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(o2);

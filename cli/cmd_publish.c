@@ -73,6 +73,7 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	};
 	struct ws_publish p = { 0 };
 	struct ws_release_torrent t = { 0 };
+	struct ws_pointer ptrs[2];
 	const char *seeds[16];
 	size_t nseeds = 0;
 	struct ws_net_opts net;
@@ -151,10 +152,8 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		status = fail(ret, &msg, "publish failed");
 		goto out;
 	}
-	if (ws_index_trust_lookup(c->store->index, p.name, &trusted) == WS_ENOTFOUND)
-		ws_index_trust_add(c->store->index, p.name, &pk);
-	/* the release is signed and stored; the torrent only makes it
-	 * shareable, and `weightsync show` can tell if this part failed */
+	/* torrent and pointers are made before the commit, and kept with the
+	 * release in it (store/recover.h) */
 	ret = ws_torrent_from_publish(c->store, &p, seeds, nseeds, &t, &msg);
 	if (ret) {
 		status = fail(ret, &msg, "cannot build the release torrent");
@@ -164,10 +163,17 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	{
 		uint8_t mhash[32];
 		ws_manifest_hash(p.manifest, p.manifest_len, mhash);
-		ret = ws_names_sign(c->store, sk, &p.m, mhash, t.v1, t.v2, &msg);
+		ret = ws_names_sign(sk, &p.m, mhash, t.v1, t.v2, ptrs, &msg);
 	}
 	if (ret) {
 		status = fail(ret, &msg, "cannot sign the name pointers");
+		ws_release_torrent_release(&t);
+		ws_publish_release(&p);
+		goto out;
+	}
+	ret = ws_publish_commit(c->store, &p, t.torrent, t.len, t.v2, t.v1, ptrs, 2, 1, &msg);
+	if (ret) {
+		status = fail(ret, &msg, "publish failed");
 		ws_release_torrent_release(&t);
 		ws_publish_release(&p);
 		goto out;

@@ -9,22 +9,21 @@
 #include <string.h>
 #include <time.h>
 
-int ws_names_sign(struct ws_store *st, const struct ws_seckey *sk,
-		  const struct ws_manifest *m, const uint8_t mhash[32],
-		  const uint8_t ih1[20], const uint8_t ih2[32], char **msg)
+int ws_names_sign(const struct ws_seckey *sk, const struct ws_manifest *m,
+		  const uint8_t mhash[32], const uint8_t ih1[20],
+		  const uint8_t ih2[32], struct ws_pointer out[2], char **msg)
 {
+	struct ws_pointer p[2];
+
 	for (int i = 0; i < 2; i++) {
-		struct ws_pointer p;
 		char salt[WS_SALT_MAX + 1];
 		int ret;
 
 		ws_pointer_salt(m->name, i ? m->version : 0, salt);
-		if ((ret = ws_pointer_make(sk, salt, m->version, ih1, ih2, mhash, &p)))
+		if ((ret = ws_pointer_make(sk, salt, m->version, ih1, ih2, mhash, &p[i])))
 			return ws_seterr(msg, ret, "cannot sign the name pointer");
-		ret = ws_index_put_pointer(st->index, &p, msg);
-		if (ret && ret != WS_EEXIST)
-			return ret;
 	}
+	memcpy(out, p, sizeof(p));
 	return 0;
 }
 

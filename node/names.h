@@ -17,12 +17,14 @@
 #include "store/store.h"
 
 /*
- * ws_names_sign - sign the "NAME" and "NAME@VERSION" pointers of a release
- * just published and keep them in the index.
+ * ws_names_sign - sign the "NAME" (out[0]) and "NAME@VERSION" (out[1])
+ * pointers of a release being published.  ws_publish_commit keeps them
+ * in the index with the release, so none is kept for a release that
+ * never was.
  */
-int ws_names_sign(struct ws_store *st, const struct ws_seckey *sk,
-		  const struct ws_manifest *m, const uint8_t mhash[32],
-		  const uint8_t ih1[20], const uint8_t ih2[32], char **msg);
+int ws_names_sign(const struct ws_seckey *sk, const struct ws_manifest *m,
+		  const uint8_t mhash[32], const uint8_t ih1[20],
+		  const uint8_t ih2[32], struct ws_pointer out[2], char **msg);
 
 /* ws_names_put_all - put every pointer the index keeps into the DHT (no
  * key needed: they are already signed).  Returns how many were put. */

@@ -19,7 +19,8 @@ int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 	struct ws_lt_file *files = xcalloc(n + 2, sizeof(*files));
 	uint8_t (**layers)[32] = xcalloc(n, sizeof(*layers));
 	struct ws_hash_file meta[2];
-	char *folder = ws_store_path(st, p->relpath), *name;
+	/* before the commit the release is still in its staging folder */
+	char *folder = p->stage ? xstrdup(p->stage) : ws_store_path(st, p->relpath), *name;
 	uint8_t mhash[32];
 	int ret;
 
@@ -73,15 +74,6 @@ int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 				       &out->len, out->v2, out->v1, msg)))
 		goto out;
 	ws_manifest_hash(p->manifest, p->manifest_len, mhash);
-	ret = ws_index_put_torrent(st->index, mhash, out->torrent, out->len,
-				   out->v2, out->v1);
-	if (ret == WS_EEXIST)
-		ret = 0;
-	if (ret) {
-		ws_seterr(msg, ret, "cannot keep the torrent in the index: %s",
-			  ws_strerror(ret));
-		goto out;
-	}
 	out->link = ws_link_format(out->v1, out->v2, &p->m.publisher, p->m.name,
 				   p->m.version, mhash);
 out:

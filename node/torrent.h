@@ -23,9 +23,10 @@ struct ws_release_torrent {
 };
 
 /*
- * ws_torrent_from_publish - build the torrent of a release p just
- * published (p->for_swarm set), with web_seeds (BEP 19 URLs, may be NULL),
- * keep it in the index and return it.  Free with ws_release_torrent_release.
+ * ws_torrent_from_publish - build the torrent of a release p being
+ * published (p->for_swarm set; staged, or committed), with web_seeds
+ * (BEP 19 URLs, may be NULL), and return it.  ws_publish_commit keeps it
+ * in the index.  Free with ws_release_torrent_release.
  */
 int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 			    const char *const *web_seeds, size_t n_web_seeds,

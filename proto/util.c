@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,4 +336,12 @@ int ws_parse_time(const char *s, int64_t *t)
 		return WS_EFORMAT;
 	*t = (int64_t)timegm(&tm);
 	return 0;
+}
+
+void ws_crash_point(const char *point)
+{
+	const char *at = getenv("WS_CRASH_AT");
+
+	if (at && !strcmp(at, point))
+		raise(SIGKILL);
 }

@@ -62,4 +62,13 @@ void ws_format_time(int64_t t, char out[21]);
 /* ws_parse_time - parse the ws_format_time form; 0 or WS_EFORMAT. */
 int ws_parse_time(const char *s, int64_t *t);
 
+/*
+ * ws_crash_point - a test hook: when the environment variable WS_CRASH_AT
+ * equals point, the process raises SIGKILL there and then, as a power cut
+ * or kill -9 would end it.  Always compiled in (one getenv per call), so
+ * crash tests run the binary users run.  Points are named "STEP:WHERE";
+ * the publish points are listed in store/recover.h.
+ */
+void ws_crash_point(const char *point);
+
 #endif

@@ -300,8 +300,15 @@ int ws_bundle_import(struct ws_store *st, const char *path,
 					goto out;
 				continue;
 			}
-			if (strncmp(name, top, strlen(top)) ||
-			    (ret = read_small(a, e, WS_SIGFILE_MAX, &sig, &slen, msg)))
+			/* the signature must sit in the manifest's folder; a
+			 * refusal here is an error, never a quiet success */
+			if ((size_t)(slash - name) != strlen(top) ||
+			    strncmp(name, top, strlen(top))) {
+				ret = ws_seterr(msg, WS_EFORMAT, "not a weightsync bundle: the "
+						"manifest and its signature are in different folders");
+				goto out;
+			}
+			if ((ret = read_small(a, e, WS_SIGFILE_MAX, &sig, &slen, msg)))
 				goto out;
 			if ((ret = ws_manifest_verify(manifest, mlen, sig, slen, NULL, &out->m, msg)))
 				goto out;

@@ -60,6 +60,16 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 				 "characters from a-z 0-9 . _ - starting with a letter or digit",
 				 p->name);
 	ws_seckey_public(p->sk, &pk);
+	/* From choosing the version to the commit, no other publish of this
+	 * name on this home may choose: it would choose the same version, and
+	 * two manifests signed for one version are an equivocation.  A crash
+	 * of an earlier holder may have left a commit to finish first. */
+	if ((ret = ws_name_lock(st, pk.pk, p->name, &p->lock))) {
+		ws_seterr(msg, ret, "cannot lock '%s' for publishing in '%s': %s",
+			  p->name, st->home, ws_strerror(ret));
+		goto fail;
+	}
+	ws_store_recover(st, pk.pk, p->name);
 	p->m.publisher = pk;
 	snprintf(p->m.name, sizeof(p->m.name), "%s", p->name);
 	p->m.created = ws_now();
@@ -142,23 +152,70 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 	if ((ret = ws_store_write_meta(stage, p->manifest, p->manifest_len, p->sig,
 				       p->sig_len, msg)))
 		goto fail;
-	if ((ret = ws_store_commit(st, stage, p->manifest, p->manifest_len, p->sig,
-				   p->sig_len, &p->m, &p->relpath, msg)))
-		goto fail;
+	p->relpath = ws_store_release_relpath(pk.pk, p->m.name, p->m.version);
+	p->stage = stage;
 	ws_walk_free(paths, n);
-	free(stage);
 	return 0;
 fail:
 	if (stage)
-		ws_rm_rf(stage); /* gone already if the commit moved it */
+		ws_rm_rf(stage);
 	ws_walk_free(paths, n);
 	free(stage);
 	ws_publish_release(p);
 	return ret;
 }
 
+int ws_publish_commit(struct ws_store *st, struct ws_publish *p,
+		      const uint8_t *torrent, size_t torrent_len,
+		      const uint8_t v2[32], const uint8_t v1[20],
+		      const struct ws_pointer *ptrs, size_t nptrs, int add_trust,
+		      char **msg)
+{
+	struct ws_journal j;
+	int ret, kept = 0;
+
+	memset(&j, 0, sizeof(j));
+	j.stage = p->stage;
+	j.relpath = p->relpath;
+	j.manifest = p->manifest;
+	j.mlen = p->manifest_len;
+	j.sig = p->sig;
+	j.slen = p->sig_len;
+	if (torrent) {
+		j.torrent = torrent;
+		j.torrent_len = torrent_len;
+		memcpy(j.v2, v2, 32);
+		memcpy(j.v1, v1, 20);
+	}
+	j.ptrs = ptrs;
+	j.nptrs = nptrs;
+	j.add_trust = add_trust;
+	ret = ws_journal_commit(st, &j, &kept, msg);
+	/* committed, refused (and undone) or left to recovery: in each case
+	 * the staging folder is no longer ours to remove */
+	if (ret == 0 || kept) {
+		free(p->stage);
+		p->stage = NULL;
+	}
+	if (ret && kept && msg && *msg) {
+		char *m2 = xasprintf("%s (the release is committed: the next command "
+				     "that opens the home finishes the publish)", *msg);
+		free(*msg);
+		*msg = m2;
+	}
+	ws_name_unlock(p->lock);
+	p->lock = NULL;
+	return ret;
+}
+
 void ws_publish_release(struct ws_publish *p)
 {
+	if (p->stage)
+		ws_rm_rf(p->stage);
+	free(p->stage);
+	p->stage = NULL;
+	ws_name_unlock(p->lock);
+	p->lock = NULL;
 	for (size_t i = 0; i < p->nhashes; i++) {
 		ws_hash_file_release(&p->hashes[i]);
 		free((char *)p->hashes[i].path);

@@ -1,6 +1,7 @@
 /* store.c - a node's home and its release folders (see store.h) */
 #include "store.h"
 #include "durable.h"
+#include "recover.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -61,6 +62,9 @@ int ws_store_open(const char *home, struct ws_store **out, char **msg)
 	if ((ret = ws_index_open(ixdir, &st->index, msg)))
 		goto fail;
 	free(ixdir);
+	/* every command that opens the home finishes what a crash cut short
+	 * (recover.h); what it cannot do now, audit reports */
+	ws_store_recover(st, NULL, NULL);
 	*out = st;
 	return 0;
 fail:
@@ -99,7 +103,8 @@ char *ws_store_default_key(const struct ws_store *st)
 int ws_store_stage(const struct ws_store *st, char **dir, char **msg)
 {
 	char *tmp = xasprintf("%s/tmp", st->home);
-	char *d = xasprintf("%s/tmp/stage.XXXXXX", st->home);
+	/* the owner's PID in the name tells a stale folder from a live one */
+	char *d = xasprintf("%s/tmp/stage.%ld.XXXXXX", st->home, (long)getpid());
 	int ret = ws_mkdir_p(tmp);
 
 	free(tmp);
@@ -278,9 +283,12 @@ int ws_store_commit(struct ws_store *st, const char *staging,
 			 * an equivocation; the index decides, the folder stays */
 			ret = ws_index_add(st->index, manifest, mlen, sig, slen, m,
 					   NULL, 0, msg);
+			/* the index did not have it: the folder is a stray (a
+			 * crash, a hand), not this release, so no success */
 			if (ret == 0)
-				ret = ws_seterr(msg, WS_EEXIST,
-						"'%s' exists but the index did not name it",
+				ret = ws_seterr(msg, -EEXIST,
+						"'%s' is in the way: no index entry names it; "
+						"remove it (see 'weightsync audit') and try again",
 						dst);
 			ws_rm_rf(staging);
 			goto out;

@@ -7,7 +7,9 @@
  *                               .weightsync/manifest.json{,.minisig}
  *   keys/publisher.key{,.pub}   the default publisher key
  *   resume/V2HEX.resume         libtorrent resume data of seeded releases
- *   tmp/                        staging and partial fetches (fetch-V2HEX/)
+ *   tmp/                        staging (stage.PID.XXXXXX/), publish journals
+ *                               and locks (recover.h), partial fetches
+ *                               (fetch-V2HEX/)
  * Release folders are only ever created by renaming a complete staging
  * folder into place, so a folder under releases/ is never half-written.
  */
@@ -34,7 +36,8 @@ struct ws_store {
  */
 int ws_store_home(const char *override, char **out);
 
-/* ws_store_open - open (creating) the home and its index. */
+/* ws_store_open - open (creating) the home and its index, and finish or
+ * undo what a crash cut short (ws_store_recover, recover.h). */
 int ws_store_open(const char *home, struct ws_store **out, char **msg);
 void ws_store_free(struct ws_store *st);
 
@@ -51,8 +54,9 @@ char *ws_store_path(const struct ws_store *st, const char *rel);
 char *ws_store_default_key(const struct ws_store *st);
 
 /*
- * ws_store_stage - make a fresh staging folder under home/tmp (malloc'd
- * path in *dir).  Remove it with ws_rm_rf when not committed.
+ * ws_store_stage - make a fresh staging folder home/tmp/stage.PID.XXXXXX
+ * (malloc'd path in *dir).  Remove it with ws_rm_rf when not committed;
+ * once this process is gone, the next ws_store_open removes it.
  */
 int ws_store_stage(const struct ws_store *st, char **dir, char **msg);
 
@@ -84,7 +88,8 @@ int ws_store_read_meta(const char *dir, char **manifest, size_t *mlen,
  * the index refuses it, the folder is removed again and the refusal
  * returned (the index is unchanged but for an event).  WS_EEXIST when the
  * very same release is already in the store (the staging folder is then
- * removed).  On success *relpath (if not NULL) is the release folder
+ * removed); -EEXIST when a folder the index did not name is in the way
+ * (it is left for the operator: audit reports it).  On success *relpath (if not NULL) is the release folder
  * relative to the home.
  */
 int ws_store_commit(struct ws_store *st, const char *staging,

@@ -71,6 +71,8 @@ for m in ins.getmembers():
         elif case == "device":
             ti = tarfile.TarInfo(m.name); ti.type = tarfile.CHRTYPE; ti.devmajor = 1; ti.devminor = 3
             out.addfile(ti); continue
+    if case == "sigapart" and m.name.endswith(".minisig"):
+        add("other@1/" + m.name.split("/", 1)[1], data); continue
     add(m.name, data)
 if case == "extra":
     add("bundle-demo@1/extra.bin", b"x" * 100)
@@ -104,6 +106,28 @@ test_expect_success 'hostile bundles are refused before anything lands' '
 	refused extra "a file the manifest does not list" &&
 	refused dotdot "a file the manifest does not list" &&
 	refused absolute "a file the manifest does not list"
+'
+
+# once this one imported nothing and exited 0 with "@0 imported"
+test_expect_success 'a signature outside the manifest folder is refused, exit 1' '
+	refused sigapart "the manifest and its signature are in different folders" &&
+	! grep_q "imported" $TMP/err
+'
+
+# once this imported nothing, left the release incomplete and exited 0
+test_expect_success 'a stray folder in the way: import fails, exit 2, and audit names it' '
+	WEIGHTSYNC_HOME=$TMP/D ws trust add bundle-demo $TMP/A/keys/publisher.key.pub &&
+	pk=$(ls $TMP/A/releases) &&
+	mkdir -p $TMP/D/releases/$pk/bundle-demo@1 &&
+	echo left >$TMP/D/releases/$pk/bundle-demo@1/left-over &&
+	WEIGHTSYNC_HOME=$TMP/D test_must_fail 2 ws import $TMP/b.tar 2>$TMP/err &&
+	grep_q "bundle-demo@1. is in the way: no index entry names it" $TMP/err &&
+	! grep -q imported $TMP/err &&
+	WEIGHTSYNC_HOME=$TMP/D ws audit >$TMP/audit.out &&
+	grep_q "^stray .*releases/$pk/bundle-demo@1 " $TMP/audit.out &&
+	rm -r $TMP/D/releases/$pk/bundle-demo@1 &&
+	WEIGHTSYNC_HOME=$TMP/D ws import $TMP/b.tar 2>$TMP/err && grep_q "imported" $TMP/err &&
+	WEIGHTSYNC_HOME=$TMP/D ws audit bundle-demo >/dev/null
 '
 
 test_expect_success 'a tar that is not a bundle, and a missing file' '

@@ -236,6 +236,8 @@ static void test_publish(void)
 	p.name = "tiny";
 	p.sk = sk;
 	CHECK(ws_publish_run(st, &p, &msg) == 0, "publish");
+	CHECK(ws_publish_commit(st, &p, NULL, 0, NULL, NULL, NULL, 0, 0, &msg) == 0,
+	      "commit");
 	CHECK(p.m.version == 1 && p.m.nfiles == 2 && !strcmp(p.m.files[1].path, "sub/config.json"),
 	      "manifest lists the files");
 	f = xasprintf("%s/%s/.weightsync/manifest.json", home, p.relpath);
@@ -244,7 +246,9 @@ static void test_publish(void)
 	p2.dir = src;
 	p2.name = "tiny";
 	p2.sk = sk;
-	CHECK(ws_publish_run(st, &p2, &msg) == 0 && p2.m.version == 2, "publish again is version 2");
+	CHECK(ws_publish_run(st, &p2, &msg) == 0 && p2.m.version == 2 &&
+	      ws_publish_commit(st, &p2, NULL, 0, NULL, NULL, NULL, 0, 0, &msg) == 0,
+	      "publish again is version 2");
 	uint8_t h1[32];
 	ws_manifest_hash(p.manifest, p.manifest_len, h1);
 	CHECK(p2.m.has_previous && !memcmp(p2.m.previous, h1, 32), "version 2 names version 1");
