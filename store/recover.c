@@ -1,5 +1,6 @@
 /* recover.c - publish journals and crash recovery of a home (see recover.h) */
 #include "recover.h"
+#include "durable.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -229,20 +230,13 @@ static int is_dir(const char *p)
 	return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-static void sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
+
 
 /* a journal written or removed is one only once its folder says so */
 static void sync_tmp(struct ws_store *st)
 {
 	char *tmp = ws_store_path(st, "tmp");
-	sync_dir(tmp);
+	ws_sync_dir(tmp);
 	free(tmp);
 }
 
@@ -276,6 +270,13 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 	*slash = '\0';
 	if (is_dir(stage)) {
 		if (!is_dir(dst)) {
+			/* files, then folders, then the rename, then the index
+			 * (docs/index.md): a copied or reflinked file may still
+			 * be only in the page cache */
+			if ((ret = ws_sync_tree(stage, msg))) {
+				*kept = !live;
+				goto out;
+			}
 			if ((ret = ws_mkdir_p(parent)) < 0 ||
 			    (rename(stage, dst) < 0 && (ret = -errno))) {
 				ws_seterr(msg, ret, "cannot move the release into '%s': %s",
@@ -286,7 +287,7 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 				goto out;
 			}
 			moved = 1;
-			sync_dir(parent);
+			ws_sync_dir(parent);
 		} else {
 			/* a folder is there already: the index decides below */
 			ws_rm_rf(stage);
