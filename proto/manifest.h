@@ -20,7 +20,7 @@
 #define WS_MANIFEST_FORMAT "weightsync-manifest-1"
 #define WS_MANIFEST_MAX (16u << 20)  /* bytes */
 #define WS_MANIFEST_MAX_FILES 100000
-#define WS_NAME_MAX 48  /* so that "NAME@VERSION" fits a 64-byte DHT salt */
+#define WS_NAME_MAX 47  /* "NAME@VERSION" fits a 64-byte DHT salt: 47 + 1 + 16 digits */
 #define WS_PATH_MAX 1024
 #define WS_VERSION_MAX 9007199254740991LL /* 2^53 - 1: exact in JSON */
 #define WS_META_DIR ".weightsync"   /* reserved top-level folder */
@@ -47,7 +47,7 @@ struct ws_manifest {
 };
 
 /*
- * ws_name_check - 0 when name is a valid release name: 1 to 48 characters
+ * ws_name_check - 0 when name is a valid release name: 1 to 47 characters
  * from [a-z0-9._-], starting with a letter or digit.  WS_ENAME otherwise.
  */
 int ws_name_check(const char *name);

@@ -59,7 +59,11 @@ int64_t ws_now(void);
 /* ws_format_time - "YYYY-MM-DDTHH:MM:SSZ" (UTC); out holds 21 bytes. */
 void ws_format_time(int64_t t, char out[21]);
 
-/* ws_parse_time - parse the ws_format_time form; 0 or WS_EFORMAT. */
+/*
+ * ws_parse_time - parse the ws_format_time form, strictly: a real calendar
+ * date (no February 30, leap years honoured), hours 00-23, minutes and
+ * seconds 00-59.  *t is written only on success; 0 or WS_EFORMAT.
+ */
 int ws_parse_time(const char *s, int64_t *t);
 
 #endif
