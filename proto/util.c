@@ -266,48 +266,73 @@ int ws_rm_rf(const char *path)
 	return ret;
 }
 
+/* The length of the printable UTF-8 character at s[0..len), or 0 when
+ * it is a control character (C0, DEL, C1), invalid or cut short. */
+static size_t printable_char(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return c < 0x20 || c == 0x7f ? 0 : 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n >= len)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	/* overlong forms, surrogates, out of range, C1 controls */
+	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+	    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+		return 0;
+	return n + 1;
+}
+
 int ws_utf8_printable(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	size_t i = 0, n;
 
 	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		if (!(n = printable_char(s + i, len - i)))
 			return 0;
-		}
-		if (i + n >= len)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		/* overlong forms, surrogates, out of range, C1 controls */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
+}
+
+char *ws_escape(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str), i = 0, o = 0, n;
+	char *out = xmalloc(4 * len + 1);
+
+	while (i < len) {
+		if ((n = printable_char(s + i, len - i))) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			o += (size_t)sprintf(out + o, "\\x%02x", s[i++]);
+		}
+	}
+	out[o] = '\0';
+	return out;
 }
 
 int64_t ws_now(void)

@@ -53,6 +53,13 @@ int ws_rm_rf(const char *path);
  * characters (C0, DEL, C1). */
 int ws_utf8_printable(const char *s, size_t len);
 
+/*
+ * ws_escape - s made safe to print on a terminal: printable UTF-8 is kept,
+ * every other byte (control characters, escape sequences, invalid UTF-8)
+ * becomes "\xNN".  Returns a malloc'd string, the caller's to free.
+ */
+char *ws_escape(const char *s);
+
 /* ws_now - seconds since the epoch. */
 int64_t ws_now(void);
 
