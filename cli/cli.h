@@ -180,6 +180,12 @@ const char *hostport_check(const char *s, int allow_name, int min_port);
 #define ESC_RING 16
 const char *esc(const char *s);
 
+/*
+ * print_path - a path alone on a line of stdout, the line scripts read: as
+ * it is into a pipe or file, through esc() on a terminal.
+ */
+void print_path(const char *path);
+
 /* err, warn and usage_error pass the whole message through ws_escape. */
 
 /* err - "weightsync: MESSAGE" on stderr. */

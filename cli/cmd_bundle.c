@@ -23,7 +23,7 @@ int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char *
 		if (ret == 0) {
 			fprintf(stderr, "weightsync: %s@%lld laid out as a Hugging Face cache "
 				"(load it with HF_HUB_OFFLINE=1)\n", m.name, (long long)m.version);
-			printf("%s\n", snap);
+			print_path(snap);
 		}
 		ws_manifest_release(&m);
 	}
@@ -192,7 +192,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			(long long)b.m.version, b.already ? "is already in the store" : "imported",
 			human_size(b.bytes, sz));
 		char *folder = ws_store_path(c->store, b.relpath);
-		printf("%s\n", folder);
+		print_path(folder);
 		free(folder);
 	}
 	ws_bundle_import_release(&b);

@@ -275,7 +275,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 			res.m.name, (long long)res.m.version, res.m.nfiles,
 			human_size(res.total, sz), human_size(res.downloaded, dl),
 			res.already_complete ? ", already in the store" : "");
-		printf("%s\n", out ? out : folder);
+		print_path(out ? out : folder);
 	}
 	/* after the release path: stdout's first line stays the release */
 	if (hub && status == 0) {

@@ -82,7 +82,7 @@ int cmd_log(struct cli *c, int argc, char **argv)
 			if (evs[i].version)
 				printf(" v%-5lld sha256:%.16s", (long long)evs[i].version, hex);
 			if (evs[i].detail[0])
-				printf("  %s", evs[i].detail);
+				printf("  %s", esc(evs[i].detail));
 			printf("\n");
 		}
 	}

@@ -45,7 +45,7 @@ static void print_result(struct cli *c, const struct ws_publish *p,
 		printf("  publisher  %s\n", pk);
 		printf("  manifest   sha256:%s\n", hex);
 		printf("  files      %zu (%s)\n", p->m.nfiles, human_size(total, sz));
-		printf("  folder     %s\n", folder);
+		printf("  folder     %s\n", esc(folder));
 		printf("  torrent    v2 %s\n             v1 %s\n", v2, v1);
 		printf("  link       %s\n", t->link);
 		printf("  name link  %s\n", name_link);

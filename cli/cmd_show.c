@@ -105,9 +105,9 @@ int cmd_show(struct cli *c, int argc, char **argv)
 			printf("  previous   sha256:%s\n", hex);
 		}
 		if (m.origin)
-			printf("  origin     %s\n", m.origin);
+			printf("  origin     %s\n", esc(m.origin));
 		if (m.license)
-			printf("  license    %s\n", m.license);
+			printf("  license    %s\n", esc(m.license));
 		if (link) {
 			char h2[65], h1[41];
 			ws_hex(v2, 32, h2);
@@ -120,7 +120,7 @@ int cmd_show(struct cli *c, int argc, char **argv)
 		for (size_t i = 0; i < m.nfiles; i++) {
 			ws_hex(m.files[i].sha256, 32, hex);
 			printf("    %12llu  %.16s  %s\n", (unsigned long long)m.files[i].size,
-			       hex, m.files[i].path);
+			       hex, esc(m.files[i].path));
 		}
 	}
 	ret = 0;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 const char *esc(const char *s)
 {
@@ -16,6 +17,15 @@ const char *esc(const char *s)
 	free(*slot);
 	*slot = ws_escape(s ? s : "(null)");
 	return *slot;
+}
+
+void print_path(const char *path)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	printf("%s\n", tty ? esc(path) : path);
 }
 
 /* "weightsync: PREFIX MESSAGE" on stderr, the message made printable: it

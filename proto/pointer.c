@@ -14,9 +14,7 @@
 #define VALUE_VER 114
 #define VALUE_MIN (VALUE_VER + 1 + 2)
 
-/* The longest salt, a longest name at the highest version, fits BEP 44. */
-_Static_assert(WS_NAME_MAX + 1 + 16 <= WS_SALT_MAX,
-	       "NAME@VERSION must fit a 64-byte salt (WS_VERSION_MAX has 16 digits)");
+_Static_assert(WS_REF_MAX <= WS_SALT_MAX, "NAME@VERSION must fit a BEP 44 salt");
 
 void ws_pointer_salt(const char *name, int64_t version, char out[WS_SALT_MAX + 1])
 {

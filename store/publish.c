@@ -56,7 +56,7 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 
 	ws_manifest_init(&p->m);
 	if (ws_name_check(p->name))
-		return ws_seterr(msg, WS_ENAME, "invalid release name '%s': use 1 to 47 "
+		return ws_seterr(msg, WS_ENAME, "invalid release name '%s': use 1 to 48 "
 				 "characters from a-z 0-9 . _ - starting with a letter or digit",
 				 p->name);
 	ws_seckey_public(p->sk, &pk);

@@ -91,10 +91,10 @@ static void test_names_paths(void)
 	CHECK(ws_name_check("a/b") == WS_ENAME, "slash in name refused");
 	char longname[80];
 	memset(longname, 'a', 49);
+	longname[49] = 0;
+	CHECK(ws_name_check(longname) == WS_ENAME, "49-character name refused");
 	longname[48] = 0;
-	CHECK(ws_name_check(longname) == WS_ENAME, "48-character name refused");
-	longname[47] = 0;
-	CHECK(ws_name_check(longname) == 0, "47-character name accepted");
+	CHECK(ws_name_check(longname) == 0, "48-character name accepted");
 
 	CHECK(ws_path_check("model-00001-of-00002.safetensors") == 0, "plain path");
 	CHECK(ws_path_check("sub/dir/tokenizer.json") == 0, "nested path");
@@ -155,7 +155,7 @@ static void test_manifest(void)
 	struct ws_seckey *sk;
 	struct ws_pubkey pk;
 	struct ws_manifest m, back;
-	char *text = NULL, *t2, *msg = NULL;
+	char *text = NULL, *t2, *t3, *msg = NULL;
 	size_t len;
 
 	ws_seckey_generate(&sk);
@@ -254,6 +254,16 @@ static void test_manifest(void)
 		expect_parse(t2, WS_EFORMAT, what);
 		free(t2);
 	}
+	/* a manifest whose NAME@VERSION would not fit a DHT salt */
+	t2 = replace(text, "\"name\": \"demo\"",
+		     "\"name\": \"demo-4567890123456789012345678901234567890123456\"");
+	t3 = replace(t2, "\"version\": 2", "\"version\": 1000000000000000");
+	expect_parse(t3, WS_ENAME, "48-character name at a 16-digit version refused");
+	free(t3);
+	t3 = replace(t2, "\"version\": 2", "\"version\": 999999999999999");
+	expect_parse(t3, 0, "48-character name at a 15-digit version accepted");
+	free(t3);
+	free(t2);
 	t2 = replace(text, "2023-11-14T22:13:20Z", "2024-02-29T23:59:59Z");
 	expect_parse(t2, 0, "created on a leap day accepted");
 	free(t2);
@@ -437,17 +447,23 @@ static void test_pointer_values(void)
 	sign_raw(sk, "m@12", 12, p.v, p.vlen, &q);
 	CHECK_EQ_INT(ws_pointer_check(&q), 0, "the same value, signed raw, accepted");
 
-	/* the longest name at the highest version still fits BEP 44's salt */
+	/* NAME@VERSION must fit BEP 44's 64-byte salt */
 	memset(name, 'n', WS_NAME_MAX);
 	name[WS_NAME_MAX] = 0;
 	CHECK(ws_name_check(name) == 0, "a name of WS_NAME_MAX characters is valid");
-	ws_pointer_salt(name, WS_VERSION_MAX, salt);
-	snprintf(what, sizeof(what), "salt of a %d-character name at version 2^53-1 is "
-		 "%zu bytes", WS_NAME_MAX, strlen(salt));
-	CHECK(strlen(salt) <= 64 && !strcmp(salt + WS_NAME_MAX, "@9007199254740991"), what);
-	CHECK(ws_pointer_make(sk, salt, WS_VERSION_MAX, ih1, ih2, mh, &q) == 0 &&
-	      ws_pointer_check(&q) == 0 && q.version == WS_VERSION_MAX,
-	      "pointer at the highest version round trip");
+	CHECK_EQ_INT(ws_ref_check(name, WS_VERSION_MAX), WS_ENAME,
+		     "a 48-character name at version 2^53-1 makes a 65-byte salt: refused");
+	CHECK_EQ_INT(ws_ref_check(name, 1000000000000000LL), WS_ENAME,
+		     "a 48-character name at a 16-digit version: refused");
+	CHECK_EQ_INT(ws_ref_check(name, 999999999999999LL), 0,
+		     "a 48-character name at a 15-digit version: accepted");
+	ws_pointer_salt(name, 999999999999999LL, salt);
+	snprintf(what, sizeof(what), "the longest salt is %zu bytes", strlen(salt));
+	CHECK(strlen(salt) == 64 && !strcmp(salt + WS_NAME_MAX, "@999999999999999"), what);
+	CHECK(ws_pointer_make(sk, salt, 999999999999999LL, ih1, ih2, mh, &q) == 0 &&
+	      ws_pointer_check(&q) == 0 && q.version == 999999999999999LL,
+	      "pointer with the longest salt round trip");
+	CHECK_EQ_INT(ws_ref_check("m", WS_VERSION_MAX), 0, "a short name at version 2^53-1");
 	ws_seckey_free(sk);
 }
 
