@@ -14,7 +14,7 @@
 const struct cli_option keygen_options[] = {
 	{ "output", 'o', 'o', required_argument, "PATH",
 	  "the secret key's path (default HOME/keys/publisher.key; PATH.pub too)" },
-	{ "no-password", 0, 'W', no_argument, NULL, "do not encrypt the secret key" },
+	{ "no-password", 'W', 'W', no_argument, NULL, "do not encrypt the secret key" },
 	{ "force", 'f', 'f', no_argument, NULL, "replace an existing key" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };

@@ -18,7 +18,8 @@ static void log_line(const char *line)
 {
 	char t[21];
 	ws_format_time(ws_now(), t);
-	fprintf(stderr, "%s weightsync: %s\n", t, line);
+	/* lines can quote a peer's text (a refused torrent's folder name) */
+	fprintf(stderr, "%s weightsync: %s\n", t, esc(line));
 }
 
 const struct cli_option seed_options[] = {

@@ -385,6 +385,32 @@ static void test_times(void)
 	CHECK(1, "format and parse round trip, 1970 to 2100");
 }
 
+static void test_escape(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "deepseek-r1", "deepseek-r1" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "a\x1b[31mred", "a\\x1b[31mred" },
+		{ "\x1b]0;title\x07", "\\x1b]0;title\\x07" },
+		{ "tab\tnl\ncr\r", "tab\\x09nl\\x0acr\\x0d" },
+		{ "del\x7f", "del\\x7f" },
+		{ "\xff\xfe", "\\xff\\xfe" },
+		{ "cut\xc3", "cut\\xc3" },
+		{ "\xc0\xaf", "\\xc0\\xaf" },                 /* overlong '/' */
+		{ "\xc2\x9b" "31m", "\\xc2\\x9b" "31m" },       /* C1 CSI */
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },         /* a surrogate */
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[80], *got = ws_escape(cases[i].in);
+		snprintf(what, sizeof(what), "ws_escape case %zu", i);
+		CHECK(!strcmp(got, cases[i].out), what);
+		if (strcmp(got, cases[i].out))
+			printf("#   got '%s', want '%s'\n", got, cases[i].out);
+		free(got);
+	}
+}
+
 /* Sign value v under salt and seq into p, as a hostile publisher could. */
 static void sign_raw(const struct ws_seckey *sk, const char *salt, int64_t seq,
 		     const uint8_t *v, size_t vlen, struct ws_pointer *p)
@@ -533,6 +559,7 @@ int main(void)
 	test_merkle();
 	test_pointers();
 	test_times();
+	test_escape();
 	test_pointer_values();
 	ws_rm_rf(tmpdir);
 	return check_done();
