@@ -10,7 +10,9 @@
 #ifndef WS_CLI_H
 #define WS_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "node/session.h"
 #include "store/store.h"
@@ -27,16 +29,35 @@ struct cli {
 	struct ws_store *store; /* open when the command has NEEDS_STORE */
 };
 
+/*
+ * One row of a command's option table: what getopt_long parses and what
+ * `weightsync COMMAND --help` prints, from the same place.  A table ends
+ * with a row whose name is NULL.
+ */
+struct cli_option {
+	const char *name;       /* long name without "--" */
+	char short_name;        /* '\0', or the letter of -X */
+	int id;                 /* what opts_next returns: not 0, '?' or ':' */
+	int has_arg;            /* no_argument, required_argument, optional_argument */
+	const char *arg;        /* the value's name in help ("S", "DIR"), or NULL */
+	const char *help;       /* one line */
+};
+
 struct cmd {
 	const char *name;
 	int (*fn)(struct cli *c, int argc, char **argv);
 	unsigned flags;
-	const char *usage;      /* arguments, after "weightsync NAME " */
+	const char *usage;      /* operands, after "weightsync NAME " */
 	const char *summary;    /* one line for --help */
+	const struct cli_option *options; /* the command's flags, or NULL */
 };
 
-/* The command table (main.c) and each command (cli/cmd_NAME.c). */
+/* The command table (main.c) and each command (cli/cmd_NAME.c), with its
+ * option table (json_options: --json alone). */
 extern const struct cmd commands[];
+extern const struct cli_option keygen_options[], publish_options[], audit_options[],
+	json_options[], show_options[], fetch_options[], seed_options[],
+	resolve_options[], follow_options[], export_options[], import_options[];
 int cmd_keygen(struct cli *c, int argc, char **argv);
 int cmd_publish(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
@@ -56,29 +77,116 @@ int cmd_import(struct cli *c, int argc, char **argv);
 int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char **msg);
 int cmd_unfollow(struct cli *c, int argc, char **argv);
 
-/* ---- network options shared by seed and fetch (netopts.c) ---- */
+/* ---- option parsing (options.c) ---- */
+
+#define OPTS_MAX 48
+
+/* A getopt_long loop over one command's table. */
+struct opts {
+	const char *cmd;        /* for messages; NULL for the global options */
+	const struct cli_option *table;
+	int argc;
+	char **argv;
+	struct option longopts[OPTS_MAX + 1];
+	char shortopts[2 * OPTS_MAX + 3];
+	const char *arg;        /* the current option's value, or NULL */
+	char flagbuf[64];       /* the current option, "--timeout" or "-o" */
+	int ind;                /* after the loop: the index of the first operand */
+};
+
+/*
+ * opts_init - parse argv[1..argc) (argv[0] is the command's name) against
+ * table.  With in_order, parsing stops at the first operand (the global
+ * options before the command); otherwise flags and operands may mix and
+ * operands are moved to the end, as getopt_long does.  "--" ends flags.
+ */
+void opts_init(struct opts *o, const char *cmd, const struct cli_option *table,
+	       int argc, char **argv, int in_order);
+
+/*
+ * opts_next - the next flag's id, with its value in o->arg; 0 once the
+ * flags end (operands are argv[o->ind..argc)); -1 after printing why the
+ * command line is wrong (an unknown flag, a missing value, a value given
+ * to a flag that takes none): the caller exits with EXIT_ERROR.
+ */
+int opts_next(struct opts *o);
+
+/* opts_help - heading, then a line per row of table: "  -o, --output DIR  help". */
+void opts_help(FILE *f, const char *heading, const struct cli_option *table);
+
+/*
+ * opt_uint - arg as an unsigned decimal number from min to max: no sign,
+ * no space, no trailing characters, no overflow.  On error prints
+ * "invalid value 'ARG' for FLAG: REASON" and returns EXIT_ERROR; *out is
+ * written only on success.
+ */
+int opt_uint(const struct opts *o, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * opt_size - as opt_uint, with an optional suffix k, M or G (powers of
+ * 1000, either case) multiplying the number: "5M" is 5000000.
+ */
+int opt_size(const struct opts *o, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * opts_json - parse a command whose only flag is --json (json_options):
+ * sets *json; returns the index of the first operand, or -1 after
+ * printing a usage error.
+ */
+int opts_json(const char *cmd, int argc, char **argv, int *json);
+
+/* The most seconds a timeout or interval flag takes: one week. */
+#define SECONDS_MAX 604800
+
+/* ---- network options shared by seed, fetch, resolve and publish (netopts.c) ---- */
 
 enum net_opt_ids {
 	OPT_LISTEN = 1000, OPT_BOOTSTRAP, OPT_PEER, OPT_NO_DHT, OPT_UPNP,
 	OPT_NATPMP, OPT_LSD, OPT_UPLOAD_LIMIT, OPT_DOWNLOAD_LIMIT,
 };
-#define NET_LONG_OPTIONS \
-	{ "listen", required_argument, NULL, OPT_LISTEN }, \
-	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP }, \
-	{ "peer", required_argument, NULL, OPT_PEER }, \
-	{ "no-dht", no_argument, NULL, OPT_NO_DHT }, \
-	{ "upnp", no_argument, NULL, OPT_UPNP }, \
-	{ "natpmp", no_argument, NULL, OPT_NATPMP }, \
-	{ "lsd", no_argument, NULL, OPT_LSD }, \
-	{ "upload-limit", required_argument, NULL, OPT_UPLOAD_LIMIT }, \
-	{ "download-limit", required_argument, NULL, OPT_DOWNLOAD_LIMIT }
-#define NET_USAGE "[--listen ADDR:PORT] [--bootstrap ADDR:PORT]... [--peer ADDR:PORT]... " \
-	"[--no-dht] [--upnp] [--natpmp] [--lsd] [--upload-limit B/s] [--download-limit B/s]"
+#define NET_OPTIONS \
+	{ "listen", 0, OPT_LISTEN, required_argument, "ADDR:PORT", \
+	  "listen on this address (IPv4 or [IPv6]; port 0 picks one)" }, \
+	{ "bootstrap", 0, OPT_BOOTSTRAP, required_argument, "HOST:PORT", \
+	  "a DHT node to start from (repeatable)" }, \
+	{ "peer", 0, OPT_PEER, required_argument, "ADDR:PORT", \
+	  "a peer to connect to, IPv4 or [IPv6] (repeatable)" }, \
+	{ "no-dht", 0, OPT_NO_DHT, no_argument, NULL, "do not join the DHT" }, \
+	{ "upnp", 0, OPT_UPNP, no_argument, NULL, "map the port with UPnP" }, \
+	{ "natpmp", 0, OPT_NATPMP, no_argument, NULL, "map the port with NAT-PMP" }, \
+	{ "lsd", 0, OPT_LSD, no_argument, NULL, "local service discovery" }, \
+	{ "upload-limit", 0, OPT_UPLOAD_LIMIT, required_argument, "BYTES/S", \
+	  "upload rate limit; suffixes k, M, G (0: none)" }, \
+	{ "download-limit", 0, OPT_DOWNLOAD_LIMIT, required_argument, "BYTES/S", \
+	  "download rate limit; suffixes k, M, G (0: none)" }
 
 /* net_option - apply one of the options above; 0 or EXIT_ERROR (printed). */
-int net_option(const char *cmd, int opt, const char *arg, struct ws_net_opts *n);
+int net_option(const struct opts *o, int id, struct ws_net_opts *n);
+
+/*
+ * hostport_check - NULL when s is ADDR:PORT (an IPv4 address or a
+ * bracketed IPv6 address; with allow_name also a host name) and its port
+ * is from min_port to 65535; else why not, for a message.
+ */
+const char *hostport_check(const char *s, int allow_name, int min_port);
 
 /* ---- output (output.c) ---- */
+
+/*
+ * esc - s made printable for a terminal (ws_escape): names, paths and
+ * text from outside go through it before they are printed.  The string is
+ * the CLI's and stays valid for the next ESC_RING - 1 calls.
+ */
+#define ESC_RING 16
+const char *esc(const char *s);
+
+/*
+ * print_path - a path alone on a line of stdout, the line scripts read: as
+ * it is into a pipe or file, through esc() on a terminal.
+ */
+void print_path(const char *path);
+
+/* err, warn and usage_error pass the whole message through ws_escape. */
 
 /* err - "weightsync: MESSAGE" on stderr. */
 void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -8,7 +8,6 @@
 #include "store/walk.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,31 +346,37 @@ static int is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+const struct cli_option audit_options[] = {
+	{ "release", 'r', 'r', required_argument, "NAME[@V]",
+	  "audit DIR against this release's manifest" },
+	{ "format", 0, 'F', no_argument, NULL,
+	  "check DIR's model files by format, with no manifest" },
+	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 int cmd_audit(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "release", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "format", no_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opts op;
 	struct audit_run run = { 0 };
 	const char *release = NULL, *arg = NULL;
 	struct ws_release r;
 	int o, ret, format = 0;
 
-	while ((o = getopt_long(argc, argv, "r:", opts, NULL)) != -1) {
+	opts_init(&op, "audit", audit_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0) {
 		switch (o) {
-		case 'r': release = optarg; break;
+		case 'r': release = op.arg; break;
 		case 'j': run.json = 1; break;
 		case 'F': format = 1; break;
-		default: return usage_error("audit", "invalid arguments");
 		}
 	}
-	if (argc - optind > 1)
+	if (o < 0)
+		return EXIT_ERROR;
+	if (argc - op.ind > 1)
 		return usage_error("audit", "expected at most one NAME[@V] or folder");
-	if (optind < argc)
-		arg = argv[optind];
+	if (op.ind < argc)
+		arg = argv[op.ind];
 	if (format) {
 		if (release || !arg)
 			return usage_error("audit", "--format takes one folder and no --release");

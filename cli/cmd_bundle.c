@@ -23,7 +23,7 @@ int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char *
 		if (ret == 0) {
 			fprintf(stderr, "weightsync: %s@%lld laid out as a Hugging Face cache "
 				"(load it with HF_HUB_OFFLINE=1)\n", m.name, (long long)m.version);
-			printf("%s\n", snap);
+			print_path(snap);
 		}
 		ws_manifest_release(&m);
 	}
@@ -32,8 +32,35 @@ int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char *
 	return ret;
 }
 
+const struct cli_option export_options[] = {
+	{ "output", 'o', 'o', required_argument, "FILE",
+	  "write the bundle to FILE.tar, FILE.tar.zst or FILE.tzst" },
+	{ "hf-cache", 0, 'H', required_argument, "DIR",
+	  "lay the release out as a Hugging Face cache under DIR instead" },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+/* A bundle's name says how it is written: refuse one we would not write as
+ * it says (a .zip written as a tar). */
+static int bundle_name_ok(const char *path)
+{
+	static const char *const ext[] = { ".tar", ".tar.zst", ".tzst", NULL };
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(path);
+
+	base = base ? base + 1 : path;
+	for (int i = 0; ext[i]; i++) {
+		size_t e = strlen(ext[i]);
+		if (n > e && strlen(base) > e && !strcmp(path + n - e, ext[i]))
+			return 1;
+	}
+	return 0;
+}
+
 int cmd_export(struct cli *c, int argc, char **argv)
 {
+	struct opts op;
+	int o;
 	const char *ref = NULL, *out = NULL, *hub = NULL;
 	char name[WS_NAME_MAX + 1], *msg = NULL, sz[16];
 	struct ws_pubkey pk;
@@ -42,18 +69,23 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	uint64_t bytes;
 	int ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			out = argv[++i];
-		else if (!strcmp(argv[i], "--hf-cache") && i + 1 < argc)
-			hub = argv[++i];
-		else if (!ref)
-			ref = argv[i];
+	opts_init(&op, "export", export_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0) {
+		if (o == 'o')
+			out = op.arg;
 		else
-			return usage_error("export", "expected NAME[@V] -o FILE or --hf-cache DIR");
+			hub = op.arg;
 	}
-	if (!ref || !out == !hub)
+	if (o < 0)
+		return EXIT_ERROR;
+	if (op.ind + 1 != argc || !out == !hub)
 		return usage_error("export", "expected NAME[@V] -o FILE or --hf-cache DIR");
+	ref = argv[op.ind];
+	if (out && !bundle_name_ok(out))
+		return usage_error("export", "cannot write '%s': a bundle is FILE.tar, "
+				   "FILE.tar.zst or FILE.tzst", out);
+	if (hub && !*hub)
+		return usage_error("export", "invalid value '' for --hf-cache: empty");
 	if (parse_ref(ref, name, &version) || resolve_publisher(c, name, &pk))
 		return EXIT_ERROR;
 	if (ws_index_get(c->store->index, pk.pk, name, version, &r)) {
@@ -74,7 +106,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	ret = ws_bundle_export(c->store, &r, out, &bytes, &msg);
 	if (ret == 0)
 		fprintf(stderr, "weightsync: exported %s@%lld (%s) to '%s'\n", name,
-			(long long)r.version, human_size(bytes, sz), out);
+			(long long)r.version, human_size(bytes, sz), esc(out));
 	ws_release_release(&r);
 	return ret ? fail(ret, &msg, "export failed") : 0;
 }
@@ -102,8 +134,17 @@ static int accept_publisher(void *vctx, const struct ws_manifest *m, char **msg)
 			 b64, m->name, m->name, b64);
 }
 
+const struct cli_option import_options[] = {
+	{ "publisher", 0, 'P', required_argument, "KEY",
+	  "the publisher key (base64 or .pub file) instead of the trusted one" },
+	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 int cmd_import(struct cli *c, int argc, char **argv)
 {
+	struct opts op;
+	int id;
 	const char *file = NULL;
 	struct ws_pubkey pk;
 	struct trust_ctx t = { c, NULL };
@@ -111,21 +152,22 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	char *msg = NULL, sz[16];
 	int json = 0, ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--publisher") && i + 1 < argc) {
-			if (parse_pubkey_arg(argv[++i], &pk))
+	opts_init(&op, "import", import_options, argc, argv, 0);
+	while ((id = opts_next(&op)) > 0) {
+		if (id == 'j') {
+			json = 1;
+		} else {
+			if (parse_pubkey_arg(op.arg, &pk))
 				return EXIT_ERROR;
 			t.publisher = &pk;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!file) {
-			file = argv[i];
-		} else {
-			return usage_error("import", "expected one FILE");
 		}
 	}
-	if (!file)
-		return usage_error("import", "expected a bundle FILE");
+	if (id < 0)
+		return EXIT_ERROR;
+	if (op.ind + 1 != argc)
+		return usage_error("import", op.ind == argc ? "expected a bundle FILE" :
+				   "expected one FILE");
+	file = argv[op.ind];
 	ret = ws_bundle_import(c->store, file, accept_publisher, &t, &b, &msg);
 	if (ret) {
 		/* a hostile or broken bundle failed a check, like a bad
@@ -150,7 +192,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			(long long)b.m.version, b.already ? "is already in the store" : "imported",
 			human_size(b.bytes, sz));
 		char *folder = ws_store_path(c->store, b.relpath);
-		printf("%s\n", folder);
+		print_path(folder);
 		free(folder);
 	}
 	ws_bundle_import_release(&b);

@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,18 +91,27 @@ static int export_folder(struct cli *c, const struct ws_fetch_result *r,
 	return ret;
 }
 
+const struct cli_option fetch_options[] = {
+	{ "output", 'o', 'o', required_argument, "DIR",
+	  "also make an ordinary model folder at DIR (links into the store)" },
+	{ "hf-cache", 0, 'H', optional_argument, "DIR",
+	  "also lay the release out as a Hugging Face cache" },
+	{ "publisher", 0, 'P', required_argument, "KEY",
+	  "the publisher key (base64 or .pub file) instead of the trusted one" },
+	{ "timeout", 0, 'T', required_argument, "S",
+	  "give up after S seconds without progress (default 60)" },
+	{ "resolve-timeout", 0, 'R', required_argument, "S",
+	  "give up resolving a name after S seconds (default 15)" },
+	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
+	NET_OPTIONS,
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 int cmd_fetch(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "publisher", required_argument, NULL, 'P' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "resolve-timeout", required_argument, NULL, 'R' },
-		{ "hf-cache", optional_argument, NULL, 'H' },
-		{ "json", no_argument, NULL, 'j' },
-		NET_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opts op;
+	uint64_t secs;
+	const char *src;
 	struct ws_fetch_opts fo;
 	struct ws_fetch_result res;
 	struct ws_pubkey publisher;
@@ -119,53 +127,65 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	double t0 = now_seconds();
 
 	memset(&fo, 0, sizeof(fo));
-	while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	opts_init(&op, "fetch", fetch_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0) {
 		switch (o) {
-		case 'o': out = optarg; break;
+		case 'o': out = op.arg; break;
 		case 'P':
-			if (parse_pubkey_arg(optarg, &publisher))
-				return EXIT_ERROR;
+			if (parse_pubkey_arg(op.arg, &publisher))
+				goto usage;
 			fo.publisher = &publisher;
 			break;
 		case 'T':
-			fo.stall_timeout = atoi(optarg);
-			if (fo.stall_timeout <= 0)
-				return usage_error("fetch", "--timeout takes seconds");
+			if (opt_uint(&op, 1, SECONDS_MAX, &secs))
+				goto usage;
+			fo.stall_timeout = (int)secs;
 			break;
 		case 'R':
-			resolve_ms = atoi(optarg) * 1000;
-			if (resolve_ms <= 0)
-				return usage_error("fetch", "--resolve-timeout takes seconds");
+			if (opt_uint(&op, 1, SECONDS_MAX, &secs))
+				goto usage;
+			resolve_ms = (int)secs * 1000;
 			break;
 		case 'j': json = 1; break;
 		case 'H':
 			free(hub);
-			hub = optarg ? xstrdup(optarg) : ws_hf_default_hub();
-			if (!hub)
-				return usage_error("fetch", "no home for the Hugging Face cache: give --hf-cache=DIR");
+			if (op.arg && !*op.arg) {
+				usage_error("fetch", "invalid value '' for --hf-cache: empty");
+				goto usage;
+			}
+			hub = op.arg ? xstrdup(op.arg) : ws_hf_default_hub();
+			if (!hub) {
+				usage_error("fetch", "no home for the Hugging Face cache: give --hf-cache=DIR");
+				goto usage;
+			}
 			break;
 		default:
-			if (net_option("fetch", o, optarg, &fo.net))
-				return EXIT_ERROR;
+			if (net_option(&op, o, &fo.net))
+				goto usage;
 		}
 	}
-	if (optind + 1 != argc)
-		return usage_error("fetch", "expected one link");
-	if (!strncmp(argv[optind], "magnet:", 7)) {
-		if ((ret = ws_link_parse(argv[optind], &fo.link, &msg)))
+	if (o < 0)
+		goto usage;
+	if (op.ind + 1 != argc) {
+		usage_error("fetch", "expected one link");
+		goto usage;
+	}
+	src = argv[op.ind];
+	if (!strncmp(src, "magnet:", 7)) {
+		if ((ret = ws_link_parse(src, &fo.link, &msg)))
 			return fail(ret, &msg, "bad link");
-	} else if (strlen(argv[optind]) > 8 &&
-		   !strcmp(argv[optind] + strlen(argv[optind]) - 8, ".torrent")) {
+	} else if (strlen(src) > 8 &&
+		   !strcmp(src + strlen(src) - 8, ".torrent")) {
 		size_t len;
-		ret = ws_read_file(argv[optind], 64u << 20, &torrent, &len);
+		ret = ws_read_file(src, 64u << 20, &torrent, &len);
 		if (ret) {
-			err("cannot read '%s': %s", argv[optind], ws_strerror(ret));
+			err("cannot read '%s': %s", src, ws_strerror(ret));
 			return EXIT_ERROR;
 		}
 		fo.torrent = (const uint8_t *)torrent;
 		fo.torrent_len = len;
 	} else {
-		if (parse_ref(argv[optind], name, &version))
+		if (parse_ref(src, name, &version))
 			return EXIT_ERROR;
 		by_name = 1;
 	}
@@ -262,7 +282,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 			res.m.name, (long long)res.m.version, res.m.nfiles,
 			human_size(res.total, sz), human_size(res.downloaded, dl),
 			res.already_complete ? ", already in the store" : "");
-		printf("%s\n", out ? out : folder);
+		print_path(out ? out : folder);
 	}
 	/* after the release path: stdout's first line stays the release */
 	if (hub && status == 0) {
@@ -279,4 +299,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	free(hub);
 	ws_fetch_result_release(&res);
 	return status;
+usage:
+	free(hub);
+	return EXIT_ERROR;
 }

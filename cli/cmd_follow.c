@@ -6,23 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct cli_option follow_options[] = {
+	{ "publisher", 0, 'P', required_argument, "KEY",
+	  "the publisher key (base64 or .pub file) instead of the trusted one" },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 static int follow(struct cli *c, int argc, char **argv, int on)
 {
 	const char *cmd = on ? "follow" : "unfollow";
 	struct ws_pubkey pk;
+	struct opts op;
 	const char *name = NULL, *key = NULL;
-	int ret;
+	int o, ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--publisher") && i + 1 < argc)
-			key = argv[++i];
-		else if (!name)
-			name = argv[i];
-		else
-			return usage_error(cmd, "expected one NAME");
-	}
-	if (!name)
-		return usage_error(cmd, "expected a NAME");
+	opts_init(&op, cmd, follow_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0)
+		key = op.arg;
+	if (o < 0)
+		return EXIT_ERROR;
+	if (op.ind + 1 != argc)
+		return usage_error(cmd, op.ind == argc ? "expected a NAME" : "expected one NAME");
+	name = argv[op.ind];
 	if (ws_name_check(name)) {
 		err("invalid release name '%s'", name);
 		return EXIT_ERROR;

@@ -3,7 +3,6 @@
 #include "proto/error.h"
 #include "proto/util.h"
 
-#include <getopt.h>
 #include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -12,30 +11,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const struct cli_option keygen_options[] = {
+	{ "output", 'o', 'o', required_argument, "PATH",
+	  "the secret key's path (default HOME/keys/publisher.key; PATH.pub too)" },
+	{ "no-password", 'W', 'W', no_argument, NULL, "do not encrypt the secret key" },
+	{ "force", 'f', 'f', no_argument, NULL, "replace an existing key" },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 int cmd_keygen(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "no-password", no_argument, NULL, 'W' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opts op;
 	struct ws_seckey *sk = NULL;
 	struct ws_pubkey pk;
 	char *path = NULL, *home = NULL, *pw = NULL, *msg = NULL, *dir;
 	char b64[WS_PUBKEY_B64_LEN + 1];
 	int nopw = 0, force = 0, o, ret, status = EXIT_ERROR;
 
-	while ((o = getopt_long(argc, argv, "o:Wf", opts, NULL)) != -1) {
+	opts_init(&op, "keygen", keygen_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0) {
 		switch (o) {
-		case 'o': free(path); path = xstrdup(optarg); break;
+		case 'o': free(path); path = xstrdup(op.arg); break;
 		case 'W': nopw = 1; break;
 		case 'f': force = 1; break;
-		default: return usage_error("keygen", "invalid arguments");
 		}
 	}
-	if (optind != argc)
-		return usage_error("keygen", "unexpected argument '%s'", argv[optind]);
+	if (o < 0) {
+		free(path);
+		return EXIT_ERROR;
+	}
+	if (op.ind != argc) {
+		free(path);
+		return usage_error("keygen", "unexpected argument '%s'", argv[op.ind]);
+	}
 	if (!path) {
 		if (ws_store_home(c->home, &home)) {
 			err("no home directory: use -o PATH or set WEIGHTSYNC_HOME");

@@ -19,12 +19,15 @@ int cmd_list(struct cli *c, int argc, char **argv)
 {
 	struct ws_release *rels = NULL;
 	size_t n = 0;
-	int json = argc == 2 && !strcmp(argv[1], "--json");
-	json_t *arr = json ? json_array() : NULL;
+	int json, ind = opts_json("list", argc, argv, &json);
+	json_t *arr;
 	int ret;
 
-	if (argc > 2 || (argc == 2 && !json))
-		return usage_error("list", "usage: weightsync list [--json]");
+	if (ind < 0)
+		return EXIT_ERROR;
+	if (ind != argc)
+		return usage_error("list", "unexpected argument '%s'", argv[ind]);
+	arr = json ? json_array() : NULL;
 	if ((ret = ws_index_list(c->store->index, NULL, NULL, &rels, &n))) {
 		err("cannot read the index: %s", ws_strerror(ret));
 		return EXIT_ERROR;

@@ -14,19 +14,14 @@ int cmd_log(struct cli *c, int argc, char **argv)
 	struct ws_event *evs = NULL;
 	size_t n = 0, nev = 0;
 	const char *name = NULL;
-	int json = 0, ret;
+	int json, ret, ind = opts_json("log", argc, argv, &json);
 	json_t *jv = NULL, *je = NULL;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (!name)
-			name = argv[i];
-		else
-			return usage_error("log", "expected one NAME");
-	}
-	if (!name)
-		return usage_error("log", "expected a NAME");
+	if (ind < 0)
+		return EXIT_ERROR;
+	if (ind + 1 != argc)
+		return usage_error("log", ind == argc ? "expected a NAME" : "expected one NAME");
+	name = argv[ind];
 	if (ws_name_check(name)) {
 		err("invalid release name '%s'", name);
 		return EXIT_ERROR;
@@ -87,7 +82,7 @@ int cmd_log(struct cli *c, int argc, char **argv)
 			if (evs[i].version)
 				printf(" v%-5lld sha256:%.16s", (long long)evs[i].version, hex);
 			if (evs[i].detail[0])
-				printf("  %s", evs[i].detail);
+				printf("  %s", esc(evs[i].detail));
 			printf("\n");
 		}
 	}

@@ -8,7 +8,6 @@
 #include "store/publish.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +45,7 @@ static void print_result(struct cli *c, const struct ws_publish *p,
 		printf("  publisher  %s\n", pk);
 		printf("  manifest   sha256:%s\n", hex);
 		printf("  files      %zu (%s)\n", p->m.nfiles, human_size(total, sz));
-		printf("  folder     %s\n", folder);
+		printf("  folder     %s\n", esc(folder));
 		printf("  torrent    v2 %s\n             v1 %s\n", v2, v1);
 		printf("  link       %s\n", t->link);
 		printf("  name link  %s\n", name_link);
@@ -55,22 +54,27 @@ static void print_result(struct cli *c, const struct ws_publish *p,
 	free(name_link);
 }
 
+const struct cli_option publish_options[] = {
+	{ "name", 'n', 'n', required_argument, "NAME", "the release's name (required)" },
+	{ "key", 'k', 'k', required_argument, "PATH",
+	  "the secret key (default HOME/keys/publisher.key)" },
+	{ "version", 0, 'V', required_argument, "N", "the version (default: the next one)" },
+	{ "origin", 0, 'O', required_argument, "TEXT", "where the model came from" },
+	{ "license", 0, 'L', required_argument, "TEXT", "the model's license" },
+	{ "retracted", 0, 'R', no_argument, NULL, "withdraw this line of releases" },
+	{ "copy", 0, 'C', no_argument, NULL, "copy files into the store, never hard-link" },
+	{ "web-seed", 0, 'w', required_argument, "URL",
+	  "an http(s) web seed for the torrent (repeatable, 16 at most)" },
+	{ "announce", 0, 'A', no_argument, NULL, "put the name pointer into the DHT now" },
+	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
+	NET_OPTIONS,
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 int cmd_publish(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "version", required_argument, NULL, 'V' },
-		{ "origin", required_argument, NULL, 'O' },
-		{ "license", required_argument, NULL, 'L' },
-		{ "retracted", no_argument, NULL, 'R' },
-		{ "copy", no_argument, NULL, 'C' },
-		{ "web-seed", required_argument, NULL, 'w' },
-		{ "announce", no_argument, NULL, 'A' },
-		NET_LONG_OPTIONS,
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opts op;
+	uint64_t version;
 	struct ws_publish p = { 0 };
 	struct ws_release_torrent t = { 0 };
 	struct ws_pointer ptrs[2];
@@ -82,46 +86,53 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	struct ws_pubkey pk, trusted;
 	struct progress prog;
 	struct stat st;
-	char *keypath = NULL, *msg = NULL, *end;
+	char *keypath = NULL, *msg = NULL;
 	int json = 0, o, ret, status = EXIT_ERROR;
 	double t0;
 
 	memset(&net, 0, sizeof(net));
-	while ((o = getopt_long(argc, argv, "n:k:", opts, NULL)) != -1) {
+	opts_init(&op, "publish", publish_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0) {
 		switch (o) {
-		case 'n': p.name = optarg; break;
-		case 'k': free(keypath); keypath = xstrdup(optarg); break;
+		case 'n': p.name = op.arg; break;
+		case 'k': free(keypath); keypath = xstrdup(op.arg); break;
 		case 'V':
-			errno = 0;
-			p.version = strtoll(optarg, &end, 10);
-			if (errno || *end || p.version < 1)
-				return usage_error("publish", "--version takes an integer from 1");
+			if (opt_uint(&op, 1, WS_VERSION_MAX, &version))
+				goto out;
+			p.version = (int64_t)version;
 			break;
-		case 'O': p.origin = optarg; break;
-		case 'L': p.license = optarg; break;
+		case 'O': p.origin = op.arg; break;
+		case 'L': p.license = op.arg; break;
 		case 'R': p.retracted = 1; break;
 		case 'C': p.copy = 1; break;
 		case 'j': json = 1; break;
 		case 'w':
-			if (nseeds == 16 || strncmp(optarg, "http", 4))
-				return usage_error("publish", "--web-seed takes an http(s) URL, 16 at most");
-			seeds[nseeds++] = optarg;
+			if (nseeds == 16 || (strncmp(op.arg, "http://", 7) &&
+					     strncmp(op.arg, "https://", 8))) {
+				usage_error("publish", "--web-seed takes an http(s) URL, 16 at most");
+				goto out;
+			}
+			seeds[nseeds++] = op.arg;
 			break;
 		case 'A': announce = 1; break;
 		default:
 			/* network options: --bootstrap also means --announce */
-			if (o < OPT_LISTEN)
-				return usage_error("publish", "invalid arguments");
-			if (net_option("publish", o, optarg, &net))
-				return EXIT_ERROR;
+			if (net_option(&op, o, &net))
+				goto out;
 			announce = announce || o == OPT_BOOTSTRAP;
 		}
 	}
-	if (optind + 1 != argc)
-		return usage_error("publish", "expected one model folder");
-	if (!p.name)
-		return usage_error("publish", "--name NAME is required");
-	p.dir = argv[optind];
+	if (o < 0)
+		goto out;
+	if (op.ind + 1 != argc) {
+		usage_error("publish", "expected one model folder");
+		goto out;
+	}
+	if (!p.name) {
+		usage_error("publish", "--name NAME is required");
+		goto out;
+	}
+	p.dir = argv[op.ind];
 	if (stat(p.dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		err("cannot publish '%s': %s", p.dir,
 		    stat(p.dir, &st) < 0 ? strerror(errno) : "not a folder");

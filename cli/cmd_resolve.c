@@ -4,21 +4,24 @@
 #include "proto/error.h"
 #include "proto/util.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+const struct cli_option resolve_options[] = {
+	{ "publisher", 0, 'P', required_argument, "KEY",
+	  "the publisher key (base64 or .pub file) instead of the trusted one" },
+	{ "timeout", 0, 'T', required_argument, "S", "give up after S seconds (default 15)" },
+	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
+	NET_OPTIONS,
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 int cmd_resolve(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "publisher", required_argument, NULL, 'P' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'j' },
-		NET_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opts op;
+	uint64_t secs;
 	struct ws_net_opts net;
 	struct ws_pubkey pk;
 	struct ws_pointer p;
@@ -30,19 +33,25 @@ int cmd_resolve(struct cli *c, int argc, char **argv)
 	double t0 = now_seconds();
 
 	memset(&net, 0, sizeof(net));
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'P')
-			key = optarg;
-		else if (o == 'T')
-			timeout = atoi(optarg) * 1000;
-		else if (o == 'j')
+	opts_init(&op, "resolve", resolve_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0) {
+		if (o == 'P') {
+			key = op.arg;
+		} else if (o == 'T') {
+			if (opt_uint(&op, 1, SECONDS_MAX, &secs))
+				return EXIT_ERROR;
+			timeout = (int)secs * 1000;
+		} else if (o == 'j') {
 			json = 1;
-		else if (net_option("resolve", o, optarg, &net))
+		} else if (net_option(&op, o, &net)) {
 			return EXIT_ERROR;
+		}
 	}
-	if (optind + 1 != argc || timeout <= 0)
+	if (o < 0)
+		return EXIT_ERROR;
+	if (op.ind + 1 != argc)
 		return usage_error("resolve", "expected one NAME[@V]");
-	if (parse_ref(argv[optind], name, &version))
+	if (parse_ref(argv[op.ind], name, &version))
 		return EXIT_ERROR;
 	if (key ? parse_pubkey_arg(key, &pk) : resolve_trusted(c, name, &pk))
 		return EXIT_ERROR;

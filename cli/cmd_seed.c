@@ -4,7 +4,6 @@
 #include "proto/error.h"
 #include "proto/util.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,35 +18,43 @@ static void log_line(const char *line)
 {
 	char t[21];
 	ws_format_time(ws_now(), t);
-	fprintf(stderr, "%s weightsync: %s\n", t, line);
+	/* lines can quote a peer's text (a refused torrent's folder name) */
+	fprintf(stderr, "%s weightsync: %s\n", t, esc(line));
 }
+
+const struct cli_option seed_options[] = {
+	{ "follow-interval", 0, 'F', required_argument, "S",
+	  "look for new versions of followed names every S seconds (default 300)" },
+	{ "reput-interval", 0, 'P', required_argument, "S",
+	  "put the name pointers into the DHT every S seconds (default 3600)" },
+	NET_OPTIONS,
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
 
 int cmd_seed(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		NET_LONG_OPTIONS,
-		{ "follow-interval", required_argument, NULL, 'F' },
-		{ "reput-interval", required_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opts op;
+	uint64_t secs;
 	struct ws_seed_opts so;
 	struct sigaction sa;
 	char *msg = NULL;
 	int o, ret;
 
 	memset(&so, 0, sizeof(so));
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opts_init(&op, "seed", seed_options, argc, argv, 0);
+	while ((o = opts_next(&op)) > 0) {
 		if (o == 'F' || o == 'P') {
-			int v = atoi(optarg);
-			if (v <= 0)
-				return usage_error("seed", "intervals are seconds");
-			*(o == 'F' ? &so.follow_s : &so.reput_s) = v;
-		} else if (net_option("seed", o, optarg, &so.net)) {
+			if (opt_uint(&op, 1, SECONDS_MAX, &secs))
+				return EXIT_ERROR;
+			*(o == 'F' ? &so.follow_s : &so.reput_s) = (int)secs;
+		} else if (net_option(&op, o, &so.net)) {
 			return EXIT_ERROR;
 		}
 	}
-	if (optind != argc)
-		return usage_error("seed", "unexpected argument '%s'", argv[optind]);
+	if (o < 0)
+		return EXIT_ERROR;
+	if (op.ind != argc)
+		return usage_error("seed", "unexpected argument '%s'", argv[op.ind]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);

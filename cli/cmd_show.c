@@ -9,8 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct cli_option show_options[] = {
+	{ "torrent", 0, 't', required_argument, "FILE", "also write the release's .torrent to FILE" },
+	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
 int cmd_show(struct cli *c, int argc, char **argv)
 {
+	struct opts op;
+	int id;
 	char name[WS_NAME_MAX + 1], *msg = NULL;
 	const char *ref = NULL, *torrent_out = NULL;
 	char *link = NULL;
@@ -22,18 +30,19 @@ int cmd_show(struct cli *c, int argc, char **argv)
 	struct ws_manifest m;
 	int json = 0, ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+	opts_init(&op, "show", show_options, argc, argv, 0);
+	while ((id = opts_next(&op)) > 0) {
+		if (id == 'j')
 			json = 1;
-		else if (!strcmp(argv[i], "--torrent") && i + 1 < argc)
-			torrent_out = argv[++i];
-		else if (!ref)
-			ref = argv[i];
 		else
-			return usage_error("show", "expected one NAME[@V]");
+			torrent_out = op.arg;
 	}
-	if (!ref)
-		return usage_error("show", "expected NAME[@V]");
+	if (id < 0)
+		return EXIT_ERROR;
+	if (op.ind + 1 != argc)
+		return usage_error("show", op.ind == argc ? "expected NAME[@V]" :
+				   "expected one NAME[@V]");
+	ref = argv[op.ind];
 	if (parse_ref(ref, name, &version) || resolve_publisher(c, name, &pk))
 		return EXIT_ERROR;
 	ret = ws_index_get(c->store->index, pk.pk, name, version, &r);
@@ -96,9 +105,9 @@ int cmd_show(struct cli *c, int argc, char **argv)
 			printf("  previous   sha256:%s\n", hex);
 		}
 		if (m.origin)
-			printf("  origin     %s\n", m.origin);
+			printf("  origin     %s\n", esc(m.origin));
 		if (m.license)
-			printf("  license    %s\n", m.license);
+			printf("  license    %s\n", esc(m.license));
 		if (link) {
 			char h2[65], h1[41];
 			ws_hex(v2, 32, h2);
@@ -111,7 +120,7 @@ int cmd_show(struct cli *c, int argc, char **argv)
 		for (size_t i = 0; i < m.nfiles; i++) {
 			ws_hex(m.files[i].sha256, 32, hex);
 			printf("    %12llu  %.16s  %s\n", (unsigned long long)m.files[i].size,
-			       hex, m.files[i].path);
+			       hex, esc(m.files[i].path));
 		}
 	}
 	ret = 0;

@@ -29,21 +29,28 @@ static int node_running(struct cli *c)
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	int json = argc == 2 && !strcmp(argv[1], "--json");
+	int json, ind = opts_json("status", argc, argv, &json);
 	char *path, *text = NULL;
 	size_t len;
 	json_t *st, *rels, *r;
 	size_t i;
 	char up[16], down[16];
 
-	if (argc > 2 || (argc == 2 && !json))
-		return usage_error("status", "usage: weightsync status [--json]");
+	if (ind < 0)
+		return EXIT_ERROR;
+	if (ind != argc)
+		return usage_error("status", "unexpected argument '%s'", argv[ind]);
 	path = ws_store_path(c->store, WS_NODE_STATUS_FILE);
 	if (!node_running(c) || ws_read_file(path, 16u << 20, &text, &len)) {
 		free(path);
 		free(text);
-		if (json)
-			printf("{\"state\": \"stopped\", \"home\": \"%s\"}\n", c->store->home);
+		if (json) {
+			json_t *o = json_pack("{s:s, s:s}", "state", "stopped", "home",
+					      c->store->home);
+			json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+			putchar('\n');
+			json_decref(o);
+		}
 		err("no node is running on '%s' (start one with 'weightsync seed')",
 		    c->store->home);
 		return EXIT_ERROR;

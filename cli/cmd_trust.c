@@ -62,16 +62,16 @@ static int trust_remove(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
-static int trust_list(struct cli *c, int argc, char **argv)
+static int trust_list(struct cli *c, int argc, char **argv, int json)
 {
 	struct ws_trust *list = NULL;
 	size_t n = 0;
-	int json = argc == 2 && !strcmp(argv[1], "--json");
-	json_t *arr = json ? json_array() : NULL;
+	json_t *arr;
 	int ret;
 
-	if (argc > 2 || (argc == 2 && !json))
+	if (argc != 1)
 		return usage_error("trust", "usage: weightsync trust list [--json]");
+	arr = json ? json_array() : NULL;
 	if ((ret = ws_index_trust_list(c->store->index, &list, &n))) {
 		err("cannot read the trust store: %s", ws_strerror(ret));
 		return EXIT_ERROR;
@@ -107,13 +107,22 @@ static int trust_list(struct cli *c, int argc, char **argv)
 
 int cmd_trust(struct cli *c, int argc, char **argv)
 {
-	if (argc < 2)
+	int json, ind = opts_json("trust", argc, argv, &json);
+
+	if (ind < 0)
+		return EXIT_ERROR;
+	/* the operands, from the subcommand on */
+	argc -= ind;
+	argv += ind;
+	if (argc < 1)
 		return usage_error("trust", "expected add, list or remove");
-	if (!strcmp(argv[1], "add"))
-		return trust_add(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "remove"))
-		return trust_remove(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return trust_list(c, argc - 1, argv + 1);
-	return usage_error("trust", "unknown subcommand '%s'", argv[1]);
+	if (!strcmp(argv[0], "list"))
+		return trust_list(c, argc, argv, json);
+	if (json)
+		return usage_error("trust", "--json is for 'trust list'");
+	if (!strcmp(argv[0], "add"))
+		return trust_add(c, argc, argv);
+	if (!strcmp(argv[0], "remove"))
+		return trust_remove(c, argc, argv);
+	return usage_error("trust", "unknown subcommand '%s'", argv[0]);
 }

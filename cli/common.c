@@ -115,15 +115,23 @@ int parse_ref(const char *ref, char name[WS_NAME_MAX + 1], int64_t *version)
 		err("invalid release name '%s'", name);
 		return WS_ENAME;
 	}
-	*version = 0;
 	if (at) {
+		/* digits only: no sign, space or leading zero */
 		errno = 0;
-		long long v = strtoll(at + 1, &end, 10);
-		if (errno || *end || end == at + 1 || v < 1) {
-			err("invalid version in '%s': expected NAME@N with N >= 1", ref);
+		unsigned long long v = strtoull(at + 1, &end, 10);
+		if (errno || *end || at[1] < '1' || at[1] > '9' || v > WS_VERSION_MAX) {
+			err("invalid version in '%s': expected NAME@N with N from 1 to %lld",
+			    ref, WS_VERSION_MAX);
 			return WS_EFORMAT;
 		}
-		*version = v;
+		if (ws_ref_check(name, (int64_t)v)) {
+			err("'%s' is longer than %d bytes, the most a DHT salt holds", ref,
+			    WS_REF_MAX);
+			return WS_ENAME;
+		}
+		*version = (int64_t)v;
+	} else {
+		*version = 0;
 	}
 	return 0;
 }

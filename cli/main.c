@@ -10,43 +10,51 @@
 #define WS_VERSION_STRING "0.1.0"
 
 const struct cmd commands[] = {
-	{ "keygen", cmd_keygen, 0, "[-o PATH] [--no-password] [-f]",
-	  "make a publisher key pair (minisign format)" },
-	{ "publish", cmd_publish, NEEDS_STORE,
-	  "DIR --name NAME [--key PATH] [--version N] [--origin TEXT] [--license TEXT] [--retracted] [--copy] "
-	  "[--web-seed URL]... [--announce] [--json] " NET_USAGE,
-	  "sign a model folder as a release and place it in the store" },
+	{ "keygen", cmd_keygen, 0, "",
+	  "make a publisher key pair (minisign format)", keygen_options },
+	{ "publish", cmd_publish, NEEDS_STORE, "DIR --name NAME",
+	  "sign a model folder as a release and place it in the store", publish_options },
 	{ "audit", cmd_audit, NEEDS_STORE,
-	  "[NAME[@V] | DIR [--release NAME[@V]] | --format DIR] [--json]",
-	  "re-hash model files against their signed manifests, or check their format" },
-	{ "list", cmd_list, NEEDS_STORE, "[--json]",
-	  "list the releases in the store" },
-	{ "log", cmd_log, NEEDS_STORE, "NAME [--json]",
-	  "version history of a name, with every refusal and equivocation" },
-	{ "show", cmd_show, NEEDS_STORE, "NAME[@V] [--torrent FILE] [--json]",
-	  "show a release's manifest summary" },
-	{ "fetch", cmd_fetch, NEEDS_STORE,
-	  "NAME[@V]|LINK|FILE.torrent [-o DIR] [--hf-cache[=DIR]] [--publisher KEY] [--timeout S] [--resolve-timeout S] [--json] " NET_USAGE,
-	  "fetch a release from the swarm, verifying every byte" },
-	{ "seed", cmd_seed, NEEDS_STORE, "[--follow-interval S] [--reput-interval S] " NET_USAGE,
-	  "run a node that seeds every release in the store" },
-	{ "status", cmd_status, NEEDS_STORE, "[--json]",
-	  "what the running node is doing" },
-	{ "resolve", cmd_resolve, NEEDS_STORE,
-	  "NAME[@V] [--publisher KEY] [--timeout S] [--json] " NET_USAGE,
-	  "look up a name's latest signed pointer in the DHT" },
-	{ "follow", cmd_follow, NEEDS_STORE, "NAME [--publisher KEY]",
-	  "have the node mirror every new version of a name" },
+	  "[NAME[@V] | DIR [--release NAME[@V]] | --format DIR]",
+	  "re-hash model files against their signed manifests, or check their format",
+	  audit_options },
+	{ "list", cmd_list, NEEDS_STORE, "",
+	  "list the releases in the store", json_options },
+	{ "log", cmd_log, NEEDS_STORE, "NAME",
+	  "version history of a name, with every refusal and equivocation", json_options },
+	{ "show", cmd_show, NEEDS_STORE, "NAME[@V]",
+	  "show a release's manifest summary", show_options },
+	{ "fetch", cmd_fetch, NEEDS_STORE, "NAME[@V]|LINK|FILE.torrent",
+	  "fetch a release from the swarm, verifying every byte", fetch_options },
+	{ "seed", cmd_seed, NEEDS_STORE, "",
+	  "run a node that seeds every release in the store", seed_options },
+	{ "status", cmd_status, NEEDS_STORE, "",
+	  "what the running node is doing", json_options },
+	{ "resolve", cmd_resolve, NEEDS_STORE, "NAME[@V]",
+	  "look up a name's latest signed pointer in the DHT", resolve_options },
+	{ "follow", cmd_follow, NEEDS_STORE, "NAME",
+	  "have the node mirror every new version of a name", follow_options },
 	{ "unfollow", cmd_unfollow, NEEDS_STORE, "NAME",
-	  "stop mirroring a name (what was mirrored stays)" },
-	{ "export", cmd_export, NEEDS_STORE, "NAME[@V] -o FILE(.tar|.tar.zst) | NAME[@V] --hf-cache DIR",
-	  "write a release as one offline bundle" },
-	{ "import", cmd_import, NEEDS_STORE, "FILE [--publisher KEY] [--json]",
-	  "verify and add a release from an offline bundle" },
+	  "stop mirroring a name (what was mirrored stays)", follow_options },
+	{ "export", cmd_export, NEEDS_STORE, "NAME[@V] (-o FILE.tar|FILE.tar.zst | --hf-cache DIR)",
+	  "write a release as one offline bundle", export_options },
+	{ "import", cmd_import, NEEDS_STORE, "FILE",
+	  "verify and add a release from an offline bundle", import_options },
 	{ "trust", cmd_trust, NEEDS_STORE,
-	  "add NAME PUBKEY|PUBFILE | list [--json] | remove NAME [PUBKEY|PUBFILE]",
-	  "decide which publisher key a name means" },
-	{ NULL, NULL, 0, NULL, NULL },
+	  "add NAME PUBKEY|PUBFILE | list | remove NAME [PUBKEY|PUBFILE]",
+	  "decide which publisher key a name means", json_options },
+	{ NULL, NULL, 0, NULL, NULL, NULL },
+};
+
+enum { OPT_HOME = 256, OPT_VERSION, OPT_HELP = 'h' };
+
+static const struct cli_option global_options[] = {
+	{ "home", 0, OPT_HOME, required_argument, "DIR",
+	  "data directory (default $WEIGHTSYNC_HOME, else\n"
+	  "                            $XDG_DATA_HOME/weightsync, else ~/.local/share/weightsync)" },
+	{ "version", 0, OPT_VERSION, no_argument, NULL, "print the version" },
+	{ "help", 'h', OPT_HELP, no_argument, NULL, "this help" },
+	{ NULL, 0, 0, 0, NULL, NULL },
 };
 
 static void print_help(FILE *f)
@@ -55,12 +63,16 @@ static void print_help(FILE *f)
 		"A distributed model-weight mirror and verifier.\n\ncommands:\n");
 	for (const struct cmd *c = commands; c->name; c++)
 		fprintf(f, "  %-9s %s\n", c->name, c->summary);
-	fprintf(f, "\nglobal options:\n"
-		"  --home DIR   data directory (default $WEIGHTSYNC_HOME, else\n"
-		"               $XDG_DATA_HOME/weightsync, else ~/.local/share/weightsync)\n"
-		"  --version    print the version\n"
-		"\nexit status: 0 success, 1 verification failed, 2 usage, I/O or network error\n"
+	opts_help(f, "global options (before the command)", global_options);
+	fprintf(f, "\nexit status: 0 success, 1 verification failed, 2 usage, I/O or network error\n"
 		"'weightsync COMMAND --help' shows a command's arguments.\n");
+}
+
+static void print_cmd_help(const struct cmd *cmd)
+{
+	printf("usage: weightsync %s%s%s%s\n\n%s\n", cmd->name, *cmd->usage ? " " : "",
+	       cmd->usage, cmd->options ? " [OPTIONS]" : "", cmd->summary);
+	opts_help(stdout, "options", cmd->options);
 }
 
 static const struct cmd *find_cmd(const char *name)
@@ -96,36 +108,40 @@ int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	const struct cmd *cmd;
+	struct opts o;
 	char *home = NULL, *msg = NULL;
-	int i = 1, status, ret;
+	int i, id, status, ret;
 
 	if (sodium_init() < 0) {
 		err("cannot initialise libsodium");
 		return EXIT_ERROR;
 	}
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--home") && i + 1 < argc) {
-			c.home = argv[++i];
-		} else if (!strncmp(argv[i], "--home=", 7)) {
-			c.home = argv[i] + 7;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	opts_init(&o, NULL, global_options, argc, argv, 1);
+	while ((id = opts_next(&o)) > 0) {
+		switch (id) {
+		case OPT_HOME:
+			if (!*o.arg)
+				return usage_error(NULL, "invalid value '' for --home: empty");
+			c.home = o.arg;
+			break;
+		case OPT_HELP:
 			print_help(stdout);
 			return finish(0);
-		} else if (!strcmp(argv[i], "--version")) {
+		case OPT_VERSION:
 			printf("weightsync %s\n", WS_VERSION_STRING);
 			return finish(0);
-		} else {
-			return usage_error(NULL, "unknown option '%s'", argv[i]);
 		}
 	}
+	if (id < 0)
+		return EXIT_ERROR;
+	i = o.ind;
 	if (i == argc) {
 		print_help(stderr);
 		return EXIT_ERROR;
 	}
 	if (!strcmp(argv[i], "help")) {
 		if (i + 1 < argc && (cmd = find_cmd(argv[i + 1]))) {
-			printf("usage: weightsync %s %s\n\n%s\n", cmd->name, cmd->usage,
-			       cmd->summary);
+			print_cmd_help(cmd);
 			return finish(0);
 		}
 		print_help(stdout);
@@ -137,8 +153,7 @@ int main(int argc, char **argv)
 	argc -= i;
 	argv += i;
 	if (wants_help(argc, argv)) {
-		printf("usage: weightsync %s %s\n\n%s\n", cmd->name, cmd->usage,
-		       cmd->summary);
+		print_cmd_help(cmd);
 		return finish(0);
 	}
 	if (cmd->flags & NEEDS_STORE) {

@@ -1,18 +1,54 @@
 /* output.c - messages and numbers for people (see cli.h) */
 #include "cli.h"
 #include "proto/error.h"
+#include "proto/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+const char *esc(const char *s)
+{
+	static char *ring[ESC_RING];
+	static unsigned next;
+	char **slot = &ring[next++ % ESC_RING];
+
+	free(*slot);
+	*slot = ws_escape(s ? s : "(null)");
+	return *slot;
+}
+
+void print_path(const char *path)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	printf("%s\n", tty ? esc(path) : path);
+}
+
+/* "weightsync: PREFIX MESSAGE" on stderr, the message made printable: it
+ * may quote a name, a path or a peer's text */
+static void vsay(const char *prefix, const char *fmt, va_list ap)
+{
+	char *text = NULL, *safe;
+
+	if (vasprintf(&text, fmt, ap) < 0) {
+		fputs("weightsync: out of memory\n", stderr);
+		abort();
+	}
+	safe = ws_escape(text);
+	fprintf(stderr, "weightsync: %s%s\n", prefix, safe);
+	free(safe);
+	free(text);
+}
 
 void err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("weightsync: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay("", fmt, ap);
 	va_end(ap);
 }
 
@@ -20,9 +56,7 @@ void warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("weightsync: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay("warning: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -43,11 +77,12 @@ int usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("weightsync: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay("", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "see 'weightsync %s --help'\n", cmd ? cmd : "");
+	if (cmd)
+		fprintf(stderr, "see 'weightsync %s --help'\n", cmd);
+	else
+		fprintf(stderr, "see 'weightsync --help'\n");
 	return EXIT_ERROR;
 }
 

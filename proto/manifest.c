@@ -24,6 +24,12 @@ int ws_name_check(const char *name)
 	return 0;
 }
 
+int ws_ref_check(const char *name, int64_t version)
+{
+	return snprintf(NULL, 0, "%s@%lld", name, (long long)version) > WS_REF_MAX ?
+		WS_ENAME : 0;
+}
+
 int ws_path_check(const char *path)
 {
 	size_t len = strlen(path);
@@ -118,6 +124,9 @@ static int check_header(const struct ws_manifest *m, char **msg)
 		return ws_seterr(msg, WS_ENAME, "invalid release name '%s'", m->name);
 	if (m->version < 1 || m->version > WS_VERSION_MAX)
 		return ws_seterr(msg, WS_EFORMAT, "version must be an integer from 1");
+	if (ws_ref_check(m->name, m->version))
+		return ws_seterr(msg, WS_ENAME, "'%s@%lld' is longer than %d bytes, the most "
+				 "a DHT salt holds", m->name, (long long)m->version, WS_REF_MAX);
 	if (m->has_previous != (m->version > 1))
 		return ws_seterr(msg, WS_EFORMAT, m->version > 1 ?
 				 "version %lld must name its previous manifest" :

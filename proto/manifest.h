@@ -20,7 +20,10 @@
 #define WS_MANIFEST_FORMAT "weightsync-manifest-1"
 #define WS_MANIFEST_MAX (16u << 20)  /* bytes */
 #define WS_MANIFEST_MAX_FILES 100000
-#define WS_NAME_MAX 48  /* so that "NAME@VERSION" fits a 64-byte DHT salt */
+#define WS_NAME_MAX 48
+/* "NAME@VERSION" is a BEP 44 salt: at most this many bytes (a 48-character
+ * name leaves 15 digits for the version) */
+#define WS_REF_MAX 64
 #define WS_PATH_MAX 1024
 #define WS_VERSION_MAX 9007199254740991LL /* 2^53 - 1: exact in JSON */
 #define WS_META_DIR ".weightsync"   /* reserved top-level folder */
@@ -51,6 +54,13 @@ struct ws_manifest {
  * from [a-z0-9._-], starting with a letter or digit.  WS_ENAME otherwise.
  */
 int ws_name_check(const char *name);
+
+/*
+ * ws_ref_check - 0 when "NAME@VERSION" is at most WS_REF_MAX bytes (it is
+ * a BEP 44 salt; docs/names.md), WS_ENAME otherwise.  name is a valid
+ * name, version from 1.
+ */
+int ws_ref_check(const char *name, int64_t version);
 
 /*
  * ws_path_check - 0 when path is a safe relative file path: 1..WS_PATH_MAX

@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Offsets in the one spelling of a value (pointer.h): the version's digits
+ * start at VALUE_VER; the shortest value has one digit. */
+#define VALUE_VER 114
+#define VALUE_MIN (VALUE_VER + 1 + 2)
+
+_Static_assert(WS_REF_MAX <= WS_SALT_MAX, "NAME@VERSION must fit a BEP 44 salt");
+
 void ws_pointer_salt(const char *name, int64_t version, char out[WS_SALT_MAX + 1])
 {
 	if (version)
@@ -77,9 +84,9 @@ int ws_pointer_check(struct ws_pointer *p)
 	uint8_t buf[WS_POINTER_VMAX + 128], want[WS_POINTER_VMAX];
 	size_t n, slen = strnlen(p->salt, sizeof(p->salt));
 	const char *at;
-	char *end;
+	char digits[24];
 	const char *v = (const char *)p->v;
-	long long ver;
+	int64_t ver;
 
 	if (p->vlen > WS_POINTER_VMAX || slen > WS_SALT_MAX || p->seq < 1)
 		return WS_EFORMAT;
@@ -87,21 +94,30 @@ int ws_pointer_check(struct ws_pointer *p)
 	if (crypto_sign_verify_detached(p->sig, buf, n, p->pk) != 0)
 		return WS_EBADSIG;
 	/* Decode by re-encoding: the value has exactly one valid spelling,
-	 * so anything else (extra keys, other order, leading zeros) fails. */
-	if (p->vlen < 100 || memcmp(v, "d3:ih120:", 9) ||
+	 * so anything else (extra keys, other order, leading zeros) fails.
+	 * The value is not NUL-terminated and may be short: every read below
+	 * stays inside [0, vlen). */
+	if (p->vlen < VALUE_MIN || memcmp(v, "d3:ih120:", 9) ||
 	    memcmp(v + 29, "3:ih232:", 8) || memcmp(v + 69, "2:mh32:", 7) ||
-	    memcmp(v + 108, "3:veri", 6))
+	    memcmp(v + 108, "3:veri", 6) || memcmp(v + p->vlen - 2, "ee", 2))
 		return WS_EFORMAT;
-	ver = strtoll(v + 114, &end, 10);
-	if (ver < 1 || *end != 'e')
+	ver = 0;
+	for (size_t i = VALUE_VER; i < p->vlen - 2; i++) {
+		if (v[i] < '0' || v[i] > '9' || ver > (WS_VERSION_MAX - (v[i] - '0')) / 10)
+			return WS_EFORMAT;
+		ver = ver * 10 + (v[i] - '0');
+	}
+	if (ver < 1)
 		return WS_EFORMAT;
 	if (encode(ver, p->v + 9, p->v + 37, p->v + 76, want) != p->vlen ||
 	    memcmp(want, p->v, p->vlen))
 		return WS_EFORMAT;
 	if (ver != p->seq)
 		return WS_EFORMAT;
+	/* a version pointer's salt spells its version the one way */
 	if ((at = strchr(p->salt, '@'))) {
-		if (strtoll(at + 1, &end, 10) != ver || *end)
+		snprintf(digits, sizeof(digits), "%lld", (long long)ver);
+		if (strcmp(at + 1, digits))
 			return WS_EFORMAT;
 	}
 	p->version = ver;

@@ -39,7 +39,11 @@ struct ws_pointer {
 	uint8_t ih1[20], ih2[32], mhash[32];
 };
 
-/* ws_pointer_salt - "NAME" (version 0) or "NAME@VERSION" into out. */
+/*
+ * ws_pointer_salt - "NAME" (version 0) or "NAME@VERSION" into out.  The
+ * caller makes sure the salt fits: ws_ref_check(name, version) is 0 (every
+ * manifest passes it; a version asked for on the command line is checked).
+ */
 void ws_pointer_salt(const char *name, int64_t version, char out[WS_SALT_MAX + 1]);
 
 /*

@@ -267,48 +267,73 @@ int ws_rm_rf(const char *path)
 	return ret;
 }
 
+/* The length of the printable UTF-8 character at s[0..len), or 0 when
+ * it is a control character (C0, DEL, C1), invalid or cut short. */
+static size_t printable_char(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return c < 0x20 || c == 0x7f ? 0 : 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n >= len)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	/* overlong forms, surrogates, out of range, C1 controls */
+	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+	    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+		return 0;
+	return n + 1;
+}
+
 int ws_utf8_printable(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	size_t i = 0, n;
 
 	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		if (!(n = printable_char(s + i, len - i)))
 			return 0;
-		}
-		if (i + n >= len)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		/* overlong forms, surrogates, out of range, C1 controls */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
+}
+
+char *ws_escape(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str), i = 0, o = 0, n;
+	char *out = xmalloc(4 * len + 1);
+
+	while (i < len) {
+		if ((n = printable_char(s + i, len - i))) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			o += (size_t)sprintf(out + o, "\\x%02x", s[i++]);
+		}
+	}
+	out[o] = '\0';
+	return out;
 }
 
 int64_t ws_now(void)
@@ -324,17 +349,56 @@ void ws_format_time(int64_t t, char out[21])
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* digits of s[0..n) as a number; -1 unless all are ASCII digits */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
 int ws_parse_time(const char *s, int64_t *t)
 {
-	struct tm tm = {0};
-	const char *end;
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec, leap, dim;
 
-	if (strlen(s) != 20)
+	/* one spelling: YYYY-MM-DDTHH:MM:SSZ, a real date and time of day;
+	 * no leap seconds (UTC's :60 has no POSIX time) */
+	if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
 		return WS_EFORMAT;
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 59)
 		return WS_EFORMAT;
-	*t = (int64_t)timegm(&tm);
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	dim = mdays[mo - 1] + (mo == 2 && leap);
+	if (d > dim)
+		return WS_EFORMAT;
+	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	return 0;
 }
 

@@ -53,13 +53,24 @@ int ws_rm_rf(const char *path);
  * characters (C0, DEL, C1). */
 int ws_utf8_printable(const char *s, size_t len);
 
+/*
+ * ws_escape - s made safe to print on a terminal: printable UTF-8 is kept,
+ * every other byte (control characters, escape sequences, invalid UTF-8)
+ * becomes "\xNN".  Returns a malloc'd string, the caller's to free.
+ */
+char *ws_escape(const char *s);
+
 /* ws_now - seconds since the epoch. */
 int64_t ws_now(void);
 
 /* ws_format_time - "YYYY-MM-DDTHH:MM:SSZ" (UTC); out holds 21 bytes. */
 void ws_format_time(int64_t t, char out[21]);
 
-/* ws_parse_time - parse the ws_format_time form; 0 or WS_EFORMAT. */
+/*
+ * ws_parse_time - parse the ws_format_time form, strictly: a real calendar
+ * date (no February 30, leap years honoured), hours 00-23, minutes and
+ * seconds 00-59.  *t is written only on success; 0 or WS_EFORMAT.
+ */
 int ws_parse_time(const char *s, int64_t *t);
 
 /*

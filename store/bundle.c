@@ -98,7 +98,8 @@ int ws_bundle_export(struct ws_store *st, const struct ws_release *r,
 		goto out_free;
 	a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);
-	if (has_suffix(path, ".zst") && archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
+	if ((has_suffix(path, ".zst") || has_suffix(path, ".tzst")) &&
+	    archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
 		ret = ws_seterr(msg, WS_EUNSUPPORTED, "zstd is not available: %s",
 				archive_error_string(a));
 		goto out;

@@ -17,7 +17,8 @@
 
 /*
  * ws_bundle_export - write the complete release r (manifest and signature
- * loaded) to path: tar, or tar.zst when path ends in ".zst".  Written to
+ * loaded) to path: tar, or tar.zst when path ends in ".zst" or ".tzst"
+ * (the CLI refuses other names).  Written to
  * a temporary file renamed into place, so a failure leaves nothing.
  */
 int ws_bundle_export(struct ws_store *st, const struct ws_release *r,

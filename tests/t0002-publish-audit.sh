@@ -215,7 +215,7 @@ test_expect_success 'publish refuses bad arguments, changing nothing' '
 	test_must_fail 2 ws publish $SRC 2>$TMP/err &&
 	grep_q "name NAME is required" $TMP/err &&
 	test_must_fail 2 ws publish $SRC --name llama --version 0 2>$TMP/err &&
-	grep_q "version takes an integer from 1" $TMP/err &&
+	grep_q "invalid value .0. for --version: out of range (1 to 9007199254740991)" $TMP/err &&
 	test_must_fail 2 ws publish $TMP/nonexistent --name llama 2>$TMP/err &&
 	grep_q "cannot publish .*No such file or directory" $TMP/err &&
 	test_must_fail 2 ws publish $SRC --name Bad_Name 2>$TMP/err &&

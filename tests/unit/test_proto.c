@@ -155,7 +155,7 @@ static void test_manifest(void)
 	struct ws_seckey *sk;
 	struct ws_pubkey pk;
 	struct ws_manifest m, back;
-	char *text = NULL, *t2, *msg = NULL;
+	char *text = NULL, *t2, *t3, *msg = NULL;
 	size_t len;
 
 	ws_seckey_generate(&sk);
@@ -238,6 +238,34 @@ static void test_manifest(void)
 	free(t2);
 	t2 = replace(text, "\"config.json\"", "\"a\\nb\"");
 	expect_parse(t2, WS_EPATH, "newline in a path");
+	free(t2);
+	/* created: one spelling of a real UTC time */
+	const char *bad_times[] = { "2026-02-31T00:00:00Z", "2025-02-29T00:00:00Z",
+				    "2026-04-31T00:00:00Z", "2026-01-01T24:00:00Z",
+				    "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z",
+				    "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
+				    "2026-01-00T00:00:00Z", "2026-1-01T00:00:00Z",
+				    "2026-01-01 00:00:00Z", "2026-01-01T00:00:00+00",
+				    "+026-01-01T00:00:00Z", "2026-01-01T0 :00:00Z", NULL };
+	for (int i = 0; bad_times[i]; i++) {
+		char what[80];
+		snprintf(what, sizeof(what), "created %s refused", bad_times[i]);
+		t2 = replace(text, "2023-11-14T22:13:20Z", bad_times[i]);
+		expect_parse(t2, WS_EFORMAT, what);
+		free(t2);
+	}
+	/* a manifest whose NAME@VERSION would not fit a DHT salt */
+	t2 = replace(text, "\"name\": \"demo\"",
+		     "\"name\": \"demo-4567890123456789012345678901234567890123456\"");
+	t3 = replace(t2, "\"version\": 2", "\"version\": 1000000000000000");
+	expect_parse(t3, WS_ENAME, "48-character name at a 16-digit version refused");
+	free(t3);
+	t3 = replace(t2, "\"version\": 2", "\"version\": 999999999999999");
+	expect_parse(t3, 0, "48-character name at a 15-digit version accepted");
+	free(t3);
+	free(t2);
+	t2 = replace(text, "2023-11-14T22:13:20Z", "2024-02-29T23:59:59Z");
+	expect_parse(t2, 0, "created on a leap day accepted");
 	free(t2);
 	char *huge = xmalloc(WS_MANIFEST_MAX + 2);
 	memset(huge, ' ', WS_MANIFEST_MAX + 1);
@@ -327,6 +355,144 @@ static void test_merkle(void)
 	free(data);
 }
 
+static void test_times(void)
+{
+	int64_t t = 7;
+
+	CHECK(ws_parse_time("1970-01-01T00:00:00Z", &t) == 0 && t == 0, "the epoch");
+	CHECK(ws_parse_time("2023-11-14T22:13:20Z", &t) == 0 && t == 1700000000, "a known time");
+	CHECK(ws_parse_time("2000-02-29T12:00:00Z", &t) == 0 && t == 951825600,
+	      "Feb 29 of a year divisible by 400");
+	CHECK(ws_parse_time("2100-02-29T00:00:00Z", &t) == WS_EFORMAT,
+	      "Feb 29 of a century year refused");
+	CHECK(ws_parse_time("2026-12-31T23:59:59Z", &t) == 0 && t == 1798761599,
+	      "the last second of a year");
+	t = 7;
+	CHECK(ws_parse_time("2026-02-31T00:00:00Z", &t) == WS_EFORMAT && t == 7,
+	      "February 31 refused, out-parameter untouched");
+	CHECK(ws_parse_time("2026-06-30T23:59:60Z", &t) == WS_EFORMAT, "leap second refused");
+	CHECK(ws_parse_time("2026-06-30T24:00:00Z", &t) == WS_EFORMAT, "24:00 refused");
+	CHECK(ws_parse_time("2026-06-30T23:59:59Z ", &t) == WS_EFORMAT, "trailing byte refused");
+	CHECK(ws_parse_time("2026-06-30T23:59:59z", &t) == WS_EFORMAT, "lowercase z refused");
+	for (int64_t x = 0; x < 4102444800LL; x += 86400 * 37 + 3671) {
+		char buf[21];
+		ws_format_time(x, buf);
+		if (ws_parse_time(buf, &t) || t != x) {
+			CHECK(0, "format and parse round trip");
+			return;
+		}
+	}
+	CHECK(1, "format and parse round trip, 1970 to 2100");
+}
+
+static void test_escape(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "deepseek-r1", "deepseek-r1" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "a\x1b[31mred", "a\\x1b[31mred" },
+		{ "\x1b]0;title\x07", "\\x1b]0;title\\x07" },
+		{ "tab\tnl\ncr\r", "tab\\x09nl\\x0acr\\x0d" },
+		{ "del\x7f", "del\\x7f" },
+		{ "\xff\xfe", "\\xff\\xfe" },
+		{ "cut\xc3", "cut\\xc3" },
+		{ "\xc0\xaf", "\\xc0\\xaf" },                 /* overlong '/' */
+		{ "\xc2\x9b" "31m", "\\xc2\\x9b" "31m" },       /* C1 CSI */
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },         /* a surrogate */
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[80], *got = ws_escape(cases[i].in);
+		snprintf(what, sizeof(what), "ws_escape case %zu", i);
+		CHECK(!strcmp(got, cases[i].out), what);
+		if (strcmp(got, cases[i].out))
+			printf("#   got '%s', want '%s'\n", got, cases[i].out);
+		free(got);
+	}
+}
+
+/* Sign value v under salt and seq into p, as a hostile publisher could. */
+static void sign_raw(const struct ws_seckey *sk, const char *salt, int64_t seq,
+		     const uint8_t *v, size_t vlen, struct ws_pointer *p)
+{
+	uint8_t buf[WS_POINTER_VMAX + 128];
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(p->pk, sk->sk + 32, 32);
+	snprintf(p->salt, sizeof(p->salt), "%s", salt);
+	p->seq = seq;
+	memcpy(p->v, v, vlen);
+	p->vlen = vlen;
+	n = ws_pointer_signable(salt, seq, v, vlen, buf);
+	crypto_sign_detached(p->sig, NULL, buf, n, sk->sk);
+}
+
+static void test_pointer_values(void)
+{
+	struct ws_seckey *sk;
+	struct ws_pointer p, q;
+	uint8_t ih1[20], ih2[32], mh[32], v[WS_POINTER_VMAX];
+	char salt[WS_SALT_MAX + 1], name[WS_NAME_MAX + 1], what[80];
+	int short_ok = 1;
+
+	ws_seckey_generate(&sk);
+	memset(ih1, 1, 20);
+	memset(ih2, 2, 32);
+	memset(mh, 3, 32);
+	CHECK(ws_pointer_make(sk, "m@12", 12, ih1, ih2, mh, &p) == 0, "make a pointer");
+	/* every prefix of a good value, signed: refused, never read past */
+	for (size_t n = 0; n < p.vlen; n++) {
+		memset(v, '9', sizeof(v));
+		memcpy(v, p.v, n);
+		sign_raw(sk, "m@12", 12, v, n, &q);
+		memset(q.v + n, '9', sizeof(q.v) - n);  /* bytes past the value */
+		if (ws_pointer_check(&q) != WS_EFORMAT)
+			short_ok = 0;
+	}
+	CHECK(short_ok, "every short value refused");
+	/* a version running to the end of the value, with no "ee" */
+	memcpy(v, p.v, 114);
+	memset(v + 114, '1', sizeof(v) - 114);
+	sign_raw(sk, "m", 12, v, sizeof(v), &q);
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EFORMAT, "a value without its end refused");
+	memcpy(v, p.v, p.vlen);
+	memcpy(v + 114, "0012ee", 6);
+	sign_raw(sk, "m@12", 12, v, 120, &q);
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EFORMAT, "a version with leading zeros refused");
+	memcpy(v + 114, "99999999999999999999ee", 22);
+	sign_raw(sk, "m", 12, v, 136, &q);
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EFORMAT, "an overflowing version refused");
+	/* the salt spells the version one way too */
+	sign_raw(sk, "m@012", 12, p.v, p.vlen, &q);
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EFORMAT, "salt version with a leading zero refused");
+	sign_raw(sk, "m@ 12", 12, p.v, p.vlen, &q);
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EFORMAT, "salt version with a space refused");
+	sign_raw(sk, "m@+12", 12, p.v, p.vlen, &q);
+	CHECK_EQ_INT(ws_pointer_check(&q), WS_EFORMAT, "salt version with a sign refused");
+	sign_raw(sk, "m@12", 12, p.v, p.vlen, &q);
+	CHECK_EQ_INT(ws_pointer_check(&q), 0, "the same value, signed raw, accepted");
+
+	/* NAME@VERSION must fit BEP 44's 64-byte salt */
+	memset(name, 'n', WS_NAME_MAX);
+	name[WS_NAME_MAX] = 0;
+	CHECK(ws_name_check(name) == 0, "a name of WS_NAME_MAX characters is valid");
+	CHECK_EQ_INT(ws_ref_check(name, WS_VERSION_MAX), WS_ENAME,
+		     "a 48-character name at version 2^53-1 makes a 65-byte salt: refused");
+	CHECK_EQ_INT(ws_ref_check(name, 1000000000000000LL), WS_ENAME,
+		     "a 48-character name at a 16-digit version: refused");
+	CHECK_EQ_INT(ws_ref_check(name, 999999999999999LL), 0,
+		     "a 48-character name at a 15-digit version: accepted");
+	ws_pointer_salt(name, 999999999999999LL, salt);
+	snprintf(what, sizeof(what), "the longest salt is %zu bytes", strlen(salt));
+	CHECK(strlen(salt) == 64 && !strcmp(salt + WS_NAME_MAX, "@999999999999999"), what);
+	CHECK(ws_pointer_make(sk, salt, 999999999999999LL, ih1, ih2, mh, &q) == 0 &&
+	      ws_pointer_check(&q) == 0 && q.version == 999999999999999LL,
+	      "pointer with the longest salt round trip");
+	CHECK_EQ_INT(ws_ref_check("m", WS_VERSION_MAX), 0, "a short name at version 2^53-1");
+	ws_seckey_free(sk);
+}
+
 static void test_pointers(void)
 {
 	struct ws_seckey *sk;
@@ -392,6 +558,9 @@ int main(void)
 	test_manifest();
 	test_merkle();
 	test_pointers();
+	test_times();
+	test_escape();
+	test_pointer_values();
 	ws_rm_rf(tmpdir);
 	return check_done();
 }
