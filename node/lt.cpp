@@ -449,6 +449,7 @@ static void on_dht_item(ws_lt_session *s, const lt::dht_mutable_item_alert *a)
 /* Alert pointers die at the next pop_alerts(): copy everything out here. */
 static void handle_alert(ws_lt_session *s, lt::alert *a)
 {
+
 	if (auto *x = lt::alert_cast<lt::hash_failed_alert>(a)) {
 		if (ws_lt_torrent *t = find_torrent(s, x->handle))
 			t->hash_failures++;
@@ -550,6 +551,11 @@ static lt::settings_pack make_settings(const struct ws_lt_config *cfg)
 		sp.set_int(S::min_reconnect_time, 1);
 		sp.set_int(S::peer_connect_timeout, 5);
 	}
+
+	/* libtorrent connects to new peers, unchokes and re-requests on its
+	 * tick: at the default 500 ms, the metadata, manifest and data phases
+	 * of a small fetch each wait for ticks (docs/datapath.md) */
+	sp.set_int(S::tick_interval, 100);
 
 	/* throughput tuning measured in FACTS.md */
 	sp.set_int(S::send_buffer_watermark, 4 * 1024 * 1024);
