@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,50 @@ static void report(struct fetch *f, const char *phase, uint64_t done,
  * which the progress figure did not move: WS_EBADHASH when peers sent bad
  * pieces (nobody had good data), WS_ETIMEOUT otherwise.
  */
+/*
+ * When the disk under the staging folder cannot hold what is still to
+ * come: an error that says so (-ENOSPC), else 0.
+ */
+static int disk_full(struct fetch *f)
+{
+	struct statvfs vfs;
+	uint64_t free_bytes, left = 0;
+
+	if (statvfs(f->staging, &vfs) < 0)
+		return 0;
+	free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (f->progress)
+		for (size_t i = 0; i < f->nfiles; i++)
+			left += f->files[i].size - f->progress[f->files[i].index];
+	if (free_bytes >= left && free_bytes >= (1u << 20))
+		return 0;
+	return ws_seterr(f->msg, -ENOSPC, "cannot write the release under '%s': No "
+			 "space left on device (%llu MB free, %llu MB still to come); "
+			 "free some space and run the same fetch again: what is verified "
+			 "is kept", f->staging, (unsigned long long)(free_bytes / 1000000),
+			 (unsigned long long)(left / 1000000));
+}
+
+/*
+ * The torrent stopped with an error.  libtorrent's default disk back end
+ * writes through memory maps: a page it cannot allocate (the disk is full)
+ * raises SIGBUS, which it reports as "Bad address".  Say what it means.
+ */
+static int torrent_error(struct fetch *f, const struct ws_lt_status *s)
+{
+	int ret;
+
+	if (strstr(s->error, "Bad address") || strstr(s->error, "No space left")) {
+		if ((ret = disk_full(f)))
+			return ret;
+		return ws_seterr(f->msg, -EIO, "cannot write the release under '%s': "
+				 "a write through a memory map failed (an I/O error)",
+				 f->staging);
+	}
+	return ws_seterr(f->msg, WS_ENETWORK, "%s", s->error[0] ? s->error :
+			 "the download failed");
+}
+
 /* libtorrent is reading files back to check them: count what it reads
  * (the allocated bytes of the files under the torrent), for --json */
 static void note_checking(struct fetch *f)
@@ -90,8 +135,7 @@ static int wait_for(struct fetch *f, const char *phase,
 		if (s.state == WS_LT_CHECKING && !f->checking_seen)
 			note_checking(f);
 		if (s.state == WS_LT_ERROR)
-			return ws_seterr(f->msg, WS_ENETWORK, "%s", s.error[0] ? s.error :
-					 "the download failed");
+			return torrent_error(f, &s);
 		/* no peer yet: ask the DHT again rather than waiting for
 		 * libtorrent's next announce, minutes away */
 		if (s.peers == 0 && !f->o->net.no_dht && ws_fetch_now() - last_dht > 3) {
@@ -109,6 +153,8 @@ static int wait_for(struct fetch *f, const char *phase,
 			last = have;
 			last_change = ws_fetch_now();
 		} else if (ws_fetch_now() - last_change > timeout) {
+			if ((r = disk_full(f)))
+				return r;
 			if (s.hash_failures > 0)
 				return ws_seterr(f->msg, WS_EBADHASH,
 						 "%d pieces received failed their hash check and no "
@@ -617,8 +663,12 @@ out:
 		ws_lt_status(f.t, &s);
 		res->downloaded = s.payload_down;
 		res->hash_failures = s.hash_failures;
-		if (ret == WS_EINTERRUPTED || ret == WS_ETIMEOUT || ret == WS_EBADHASH)
-			ws_fetch_resume_tick(&f, 1);  /* best effort: keep what is in */
+		if (ret == WS_EINTERRUPTED || ret == WS_ETIMEOUT || ret == WS_EBADHASH) {
+			/* best effort, keep what is in; the error stays the one
+			 * that stopped the fetch */
+			f.msg = NULL;
+			ws_fetch_resume_tick(&f, 1);
+		}
 		ws_lt_remove(f.t);
 	}
 	if (!o->session)
