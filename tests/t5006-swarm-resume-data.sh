@@ -8,13 +8,13 @@
 cd "$(dirname "$0")" && . ./test-lib.sh
 
 make_model "$TMP/model" 40000000
-A=127.0.0.2 B=127.0.0.3 C=127.0.0.4 D=127.0.0.5
+A=127.0.0.2 B=127.0.0.3 C=127.0.0.4 D=127.0.0.5 E=127.0.0.6
 
 test_expect_success 'A publishes and seeds at 3 MB/s' '
 	publish_on A "$TMP/model" resume-data >$TMP/link &&
 	start_node A $A --no-dht --upload-limit 3M &&
 	wait_for 10 "node_seeds A resume-data@1" &&
-	for h in B C D; do
+	for h in B C D E; do
 		WEIGHTSYNC_HOME=$TMP/$h ws trust add resume-data $TMP/A/keys/publisher.key.pub || return 1
 	done
 '
@@ -75,6 +75,21 @@ with open(sys.argv[1], \"r+b\") as f:
 	json_check $TMP/C.json "j[\"ok\"] and j[\"distrusted_files\"] >= 1" &&
 	same_as_model $TMP/C.json &&
 	WEIGHTSYNC_HOME=$TMP/C ws audit resume-data
+'
+
+test_expect_success 'two fetches of one release on one home: the second waits, both succeed' '
+	for i in 1 2; do
+		WEIGHTSYNC_HOME=$TMP/E "$WS_BIN" fetch "$(cat $TMP/link)" --peer $A:$(port_of A) \
+			--listen $E:0 --no-dht --timeout 60 --json >$TMP/E$i.json 2>$TMP/E$i.err &
+		echo $! >$TMP/E$i.pid && echo $! >>$TMP/.pids
+	done &&
+	wait $(cat $TMP/E1.pid) && wait $(cat $TMP/E2.pid) &&
+	json_check $TMP/E1.json "j[\"ok\"]" && json_check $TMP/E2.json "j[\"ok\"]" &&
+	# one of them downloaded it; the other found it complete
+	python3 -c "import json; a, b = (json.load(open(\"$TMP/E%d.json\" % i)) for i in (1, 2)); assert a[\"path\"] == b[\"path\"]; assert a[\"already_complete\"] != b[\"already_complete\"], (a, b)" &&
+	same_as_model $TMP/E1.json &&
+	WEIGHTSYNC_HOME=$TMP/E ws audit resume-data &&
+	test -z "$(ls $TMP/E/tmp)"
 '
 
 if command -v strace >/dev/null 2>&1; then test_set_prereq STRACE
