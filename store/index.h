@@ -86,8 +86,14 @@ int ws_index_set_complete(ws_index *ix, const uint8_t pk[32], const char *name,
 int ws_index_get(ws_index *ix, const uint8_t pk[32], const char *name,
 		 int64_t version, struct ws_release *out);
 
-/* ws_index_highest - the highest accepted version of (pk, name), 0 if none. */
-int64_t ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name);
+/*
+ * ws_index_highest - the highest accepted version of (pk, name) into
+ * *highest, 0 when the name is unknown.  Returns 0, or an error (the index
+ * cannot be read, WS_ECORRUPT) and then *highest is untouched: a rollback
+ * check must refuse rather than take "nothing known" for an answer.
+ */
+int ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name,
+		     int64_t *highest);
 
 /*
  * ws_index_list - every release entry (accepted and evidence), ordered by

@@ -25,7 +25,7 @@ int ix_log_event(ws_index *ix, MDB_txn *txn, int kind, const uint8_t *pk,
 {
 	struct erec e = { .time = ws_now(), .kind = kind, .version = version };
 	uint8_t kb[8];
-	MDB_val k = { 8, kb }, v = { sizeof(e), &e };
+	MDB_val k = { 8, kb }, v = { sizeof(e), &e }, lk, lv;
 	MDB_cursor *c;
 	uint64_t seq = 1;
 	int rc;
@@ -37,13 +37,17 @@ int ix_log_event(ws_index *ix, MDB_txn *txn, int kind, const uint8_t *pk,
 	snprintf(e.name, sizeof(e.name), "%s", name ? name : "");
 	snprintf(e.detail, sizeof(e.detail), "%s", detail ? detail : "");
 	if ((rc = mdb_cursor_open(txn, ix->events, &c)))
-		return rc;
-	MDB_val lk, lv;
-	if (mdb_cursor_get(c, &lk, &lv, MDB_LAST) == 0 && lk.mv_size == 8)
+		return ix_err(rc);
+	rc = mdb_cursor_get(c, &lk, &lv, MDB_LAST);
+	if (rc == 0 && lk.mv_size != 8)
+		rc = WS_ECORRUPT;
+	else if (rc == 0)
 		seq = ix_get_be64(lk.mv_data) + 1;
 	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return ix_err(rc);
 	ix_put_be64(kb, seq);
-	return mdb_put(txn, ix->events, &k, &v, MDB_APPEND);
+	return ix_err(mdb_put(txn, ix->events, &k, &v, MDB_APPEND));
 }
 
 /* ---- events ---- */
@@ -66,48 +70,62 @@ const char *ws_event_kind_name(int kind)
 	return "unknown";
 }
 
+/*
+ * decode_event - one events record into o.  Fixed size; the strings must
+ * end inside their fields and the kind be one we write.
+ */
+static int decode_event(const MDB_val *k, const MDB_val *v, struct ws_event *o)
+{
+	struct erec e;
+
+	if (k->mv_size != 8 || v->mv_size != sizeof(e))
+		return WS_ECORRUPT;
+	memcpy(&e, v->mv_data, sizeof(e));
+	if (e.kind < WS_EV_ACCEPTED || e.kind > WS_EV_UNFOLLOW ||
+	    !memchr(e.name, '\0', sizeof(e.name)) ||
+	    !memchr(e.detail, '\0', sizeof(e.detail)))
+		return WS_ECORRUPT;
+	memset(o, 0, sizeof(*o));
+	o->seq = ix_get_be64(k->mv_data);
+	o->time = e.time;
+	o->kind = e.kind;
+	memcpy(o->pk, e.pk, 32);
+	memcpy(o->name, e.name, sizeof(o->name));
+	o->version = e.version;
+	memcpy(o->mhash, e.mhash, 32);
+	memcpy(o->detail, e.detail, sizeof(o->detail));
+	return 0;
+}
+
+struct elist_ctx {
+	const char *name;
+	struct ix_list l;
+};
+
+static int elist_fn(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+	struct elist_ctx *ctx = vctx;
+	struct ws_event e;
+
+	if (decode_event(k, v, &e))
+		return WS_ECORRUPT;
+	if (ctx->name && strcmp(e.name, ctx->name))
+		return 0;
+	ix_push(&ctx->l, &e, sizeof(e));
+	return 0;
+}
+
 int ws_index_events(ws_index *ix, const char *name, struct ws_event **out,
 		    size_t *n)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct ws_event *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+	struct elist_ctx ctx = { .name = name };
+	int rc = ix_scan_read(ix, ix->events, NULL, 0, elist_fn, &ctx);
 
-	if (rc)
-		return ix_err(rc);
-	if ((rc = mdb_cursor_open(txn, ix->events, &c))) {
-		mdb_txn_abort(txn);
-		return ix_err(rc);
+	if (rc) {
+		free(ctx.l.items);
+		return rc;
 	}
-	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
-		struct erec e;
-		if (k.mv_size != 8 || v.mv_size != sizeof(e))
-			continue;
-		memcpy(&e, v.mv_data, sizeof(e));
-		e.name[WS_NAME_MAX] = '\0';
-		e.detail[sizeof(e.detail) - 1] = '\0';
-		if (name && strcmp(e.name, name))
-			continue;
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 16;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
-		struct ws_event *o = &list[cnt++];
-		o->seq = ix_get_be64(k.mv_data);
-		o->time = e.time;
-		o->kind = e.kind;
-		memcpy(o->pk, e.pk, 32);
-		memcpy(o->name, e.name, sizeof(o->name));
-		o->version = e.version;
-		memcpy(o->mhash, e.mhash, 32);
-		memcpy(o->detail, e.detail, sizeof(o->detail));
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	*out = list;
-	*n = cnt;
+	*out = ctx.l.items;
+	*n = ctx.l.n;
 	return 0;
 }

@@ -26,47 +26,74 @@ static size_t pointer_prefix(uint8_t *k, const uint8_t pk[32], const char *salt)
 	return 32 + n;
 }
 
-static void pointer_from(const MDB_val *k, const MDB_val *v, struct ws_pointer *p)
+/*
+ * decode_pointer - one pointers record into p (written only on success).
+ * The record was checked when it was kept, so one that no longer passes
+ * ws_pointer_check (signature, value format) or whose value no longer
+ * has the hash in its key is damage: WS_ECORRUPT.
+ */
+static int decode_pointer(const MDB_val *k, const MDB_val *v, struct ws_pointer *p)
 {
 	const uint8_t *kb = k->mv_data;
-	size_t slen = strnlen((const char *)kb + 32, WS_SALT_MAX + 1);
+	struct ws_pointer q;
+	uint8_t h[32];
+	size_t slen;
 
-	memset(p, 0, sizeof(*p));
-	memcpy(p->pk, kb, 32);
-	memcpy(p->salt, kb + 32, slen);
-	p->seq = (int64_t)ix_get_be64(kb + 32 + slen + 1);
-	memcpy(p->sig, v->mv_data, 64);
-	p->vlen = v->mv_size - 64;
-	memcpy(p->v, (const uint8_t *)v->mv_data + 64, p->vlen);
-	ws_pointer_check(p); /* fills the decoded fields; it passed before */
+	if (k->mv_size < 32 + 1 + 8 + 32 || v->mv_size < 64 ||
+	    v->mv_size > 64 + WS_POINTER_VMAX)
+		return WS_ECORRUPT;
+	slen = strnlen((const char *)kb + 32, k->mv_size - 32);
+	if (slen == 0 || slen > WS_SALT_MAX || k->mv_size != 32 + slen + 1 + 8 + 32)
+		return WS_ECORRUPT;
+	memset(&q, 0, sizeof(q));
+	memcpy(q.pk, kb, 32);
+	memcpy(q.salt, kb + 32, slen);
+	q.seq = (int64_t)ix_get_be64(kb + 32 + slen + 1);
+	memcpy(q.sig, v->mv_data, 64);
+	q.vlen = v->mv_size - 64;
+	memcpy(q.v, (const uint8_t *)v->mv_data + 64, q.vlen);
+	ws_sha256(q.v, q.vlen, h);
+	if (memcmp(h, kb + 32 + slen + 1 + 8, 32) || ws_pointer_check(&q))
+		return WS_ECORRUPT;
+	*p = q;
+	return 0;
+}
+
+struct same_ctx {
+	const struct ws_pointer *p;
+	size_t klen;
+	int same, other;
+};
+
+static int same_fn(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+	struct same_ctx *ctx = vctx;
+
+	if (k->mv_size != ctx->klen || v->mv_size < 64)
+		return WS_ECORRUPT;
+	if (v->mv_size == 64 + ctx->p->vlen &&
+	    !memcmp((const uint8_t *)v->mv_data + 64, ctx->p->v, ctx->p->vlen))
+		ctx->same = 1;
+	else
+		ctx->other = 1;
+	return 0;
 }
 
 int ws_index_put_pointer(ws_index *ix, const struct ws_pointer *p, char **msg)
 {
 	uint8_t kb[32 + WS_SALT_MAX + 1 + 8 + 32], vb[64 + WS_POINTER_VMAX];
 	size_t plen = pointer_prefix(kb, p->pk, p->salt);
-	MDB_val k = { plen + 8, kb }, v, got;
-	MDB_cursor *c = NULL;
-	MDB_txn *txn;
-	int rc, other = 0, same = 0;
+	struct same_ctx at = { .p = p, .klen = plen + 8 + 32 };
+	MDB_val k, v;
+	MDB_txn *txn = NULL;
+	int rc;
 
 	ix_put_be64(kb + plen, (uint64_t)p->seq);
-	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
-		return ix_err(rc);
-	if ((rc = mdb_cursor_open(txn, ix->pointers, &c)))
+	if ((rc = ix_begin(ix, 0, &txn)))
 		goto out;
-	rc = mdb_cursor_get(c, &k, &got, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == plen + 8 + 32 && !memcmp(k.mv_data, kb, plen + 8)) {
-		if (got.mv_size == 64 + p->vlen &&
-		    !memcmp((const uint8_t *)got.mv_data + 64, p->v, p->vlen))
-			same = 1;
-		else
-			other = 1;
-		rc = mdb_cursor_get(c, &k, &got, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	c = NULL;
-	if (same) {
+	if ((rc = ix_scan(txn, ix->pointers, kb, plen + 8, same_fn, &at)))
+		goto out;
+	if (at.same) {
 		mdb_txn_abort(txn);
 		return WS_EEXIST;
 	}
@@ -77,13 +104,13 @@ int ws_index_put_pointer(ws_index *ix, const struct ws_pointer *p, char **msg)
 	v = (MDB_val){ 64 + p->vlen, vb };
 	if ((rc = mdb_put(txn, ix->pointers, &k, &v, 0)))
 		goto out;
-	if (other) {
+	if (at.other) {
 		/* two values signed for one seq: the publisher equivocated */
-		char name[WS_SALT_MAX + 1], *at;
+		char name[WS_SALT_MAX + 1], *sep;
 		struct nrec nr;
 		snprintf(name, sizeof(name), "%s", p->salt);
-		if ((at = strchr(name, '@')))
-			*at = '\0';
+		if ((sep = strchr(name, '@')))
+			*sep = '\0';
 		if ((rc = ix_get_name(ix, txn, p->pk, name, &nr)))
 			goto out;
 		nr.flags |= WS_NAME_EQUIVOCATED;
@@ -94,17 +121,40 @@ int ws_index_put_pointer(ws_index *ix, const struct ws_pointer *p, char **msg)
 	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
-	if (rc == 0 && other)
+	if (rc == 0 && at.other)
 		return ws_seterr(msg, WS_EEQUIVOCATION,
 				 "equivocation: the publisher signed two different pointers "
 				 "for '%s' version %lld; both are kept as evidence",
 				 p->salt, (long long)p->seq);
 out:
-	if (c)
-		mdb_cursor_close(c);
 	if (txn)
 		mdb_txn_abort(txn);
-	return ix_err(rc);
+	rc = ix_err(rc);
+	if (rc)
+		ws_seterr(msg, rc, "cannot keep the pointer of '%s' in the index: %s",
+			  p->salt, ws_strerror(rc));
+	return rc;
+}
+
+struct best_ctx {
+	struct ws_pointer *out;
+	int found;
+};
+
+static int best_fn(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+	struct best_ctx *ctx = vctx;
+	struct ws_pointer p;
+	int ret;
+
+	if ((ret = decode_pointer(k, v, &p)))
+		return ret;
+	/* seq ascends with the keys: keep the first of the highest */
+	if (!ctx->found || p.seq > ctx->out->seq) {
+		*ctx->out = p;
+		ctx->found = 1;
+	}
+	return 0;
 }
 
 int ws_index_get_pointer(ws_index *ix, const uint8_t pk[32], const char *salt,
@@ -112,89 +162,85 @@ int ws_index_get_pointer(ws_index *ix, const uint8_t pk[32], const char *salt,
 {
 	uint8_t kb[32 + WS_SALT_MAX + 1];
 	size_t plen = pointer_prefix(kb, pk, salt);
-	MDB_val k = { plen, kb }, v;
-	MDB_cursor *c;
-	MDB_txn *txn;
-	int rc, found = 0;
-	int64_t best = 0;
+	struct ws_pointer best;
+	struct best_ctx ctx = { .out = &best };
+	int rc = ix_scan_read(ix, ix->pointers, kb, plen, best_fn, &ctx);
 
-	if ((rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)))
-		return ix_err(rc);
-	if ((rc = mdb_cursor_open(txn, ix->pointers, &c))) {
-		mdb_txn_abort(txn);
-		return ix_err(rc);
+	if (rc)
+		return rc;
+	if (!ctx.found)
+		return WS_ENOTFOUND;
+	*out = best;
+	return 0;
+}
+
+static int plist_fn(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+	struct ix_list *ctx = vctx;
+	struct ws_pointer p, *last = ctx->n ? (struct ws_pointer *)ctx->items + ctx->n - 1 : NULL;
+	int ret;
+
+	if ((ret = decode_pointer(k, v, &p)))
+		return ret;
+	/* keys sort by key, salt, then seq: the last of each run is the highest */
+	if (last && !memcmp(last->pk, p.pk, 32) && !strcmp(last->salt, p.salt)) {
+		if (p.seq > last->seq)
+			*last = p;
+		return 0;
 	}
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == plen + 40 && !memcmp(k.mv_data, kb, plen)) {
-		int64_t seq = (int64_t)ix_get_be64((const uint8_t *)k.mv_data + plen);
-		if (!found || seq > best) {
-			pointer_from(&k, &v, out);
-			best = seq;
-			found = 1;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	return found ? 0 : WS_ENOTFOUND;
+	ix_push(ctx, &p, sizeof(p));
+	return 0;
 }
 
 int ws_index_pointers(ws_index *ix, struct ws_pointer **out, size_t *n)
 {
-	MDB_val k, v;
-	MDB_cursor *c;
-	MDB_txn *txn;
-	struct ws_pointer *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
+	struct ix_list ctx = {0};
+	int rc = ix_scan_read(ix, ix->pointers, NULL, 0, plist_fn, &ctx);
 
-	if ((rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)))
-		return ix_err(rc);
-	if ((rc = mdb_cursor_open(txn, ix->pointers, &c))) {
-		mdb_txn_abort(txn);
-		return ix_err(rc);
+	if (rc) {
+		free(ctx.items);
+		return rc;
 	}
-	/* keys sort by key, salt, then seq: the last of each run is the highest */
-	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
-		struct ws_pointer p;
-		if (k.mv_size < 32 + 1 + 40 || v.mv_size < 64)
-			continue;
-		pointer_from(&k, &v, &p);
-		if (cnt && !memcmp(list[cnt - 1].pk, p.pk, 32) &&
-		    !strcmp(list[cnt - 1].salt, p.salt)) {
-			if (p.seq > list[cnt - 1].seq)
-				list[cnt - 1] = p;
-			continue;
-		}
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 16;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
-		list[cnt++] = p;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	*out = list;
-	*n = cnt;
+	*out = ctx.items;
+	*n = ctx.n;
 	return 0;
 }
 
-/* ---- follows ---- */
+/* ---- follows and trust: keys are name NUL pk(32) ---- */
+
+static size_t trust_key(uint8_t *k, const char *name, const uint8_t pk[32])
+{
+	size_t n = strlen(name) + 1;
+	memcpy(k, name, n);
+	memcpy(k + n, pk, 32);
+	return n + 32;
+}
+
+/* decode_name_pk - a follows or trust key into name and pk; WS_ECORRUPT
+ * unless it is a valid name, its NUL and 32 bytes. */
+static int decode_name_pk(const MDB_val *k, char name[WS_NAME_MAX + 1], uint8_t pk[32])
+{
+	size_t nl = strnlen(k->mv_data, k->mv_size);
+
+	if (nl == 0 || nl > WS_NAME_MAX || k->mv_size != nl + 1 + 32)
+		return WS_ECORRUPT;
+	memcpy(name, k->mv_data, nl);
+	name[nl] = '\0';
+	memcpy(pk, (const uint8_t *)k->mv_data + nl + 1, 32);
+	return 0;
+}
 
 int ws_index_follow(ws_index *ix, const char *name, const struct ws_pubkey *key,
 		    int on)
 {
 	uint8_t kb[WS_NAME_MAX + 1 + 32];
 	const uint8_t *pk = key->pk;
-	size_t n = strlen(name) + 1;
-	MDB_val k = { n + 32, kb }, v = { 8, (void *)key->keyid };
+	MDB_val k = { trust_key(kb, name, pk), kb }, v = { 8, (void *)key->keyid };
 	MDB_txn *txn;
 	int rc;
 
-	memcpy(kb, name, n);
-	memcpy(kb + n, pk, 32);
-	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
-		return ix_err(rc);
+	if ((rc = ix_begin(ix, 0, &txn)))
+		return rc;
 	rc = on ? mdb_put(txn, ix->follows, &k, &v, MDB_NOOVERWRITE)
 		: mdb_del(txn, ix->follows, &k, NULL);
 	if (rc == MDB_KEYEXIST || rc == MDB_NOTFOUND) {
@@ -209,103 +255,98 @@ int ws_index_follow(ws_index *ix, const char *name, const struct ws_pubkey *key,
 	return ix_err(mdb_txn_commit(txn));
 }
 
+static int flist_fn(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+	struct ix_list *ctx = vctx;
+	struct ws_follow f;
+
+	memset(&f, 0, sizeof(f));
+	if (decode_name_pk(k, f.name, f.pk.pk) || v->mv_size != 8)
+		return WS_ECORRUPT;
+	memcpy(f.pk.keyid, v->mv_data, 8);
+	ix_push(ctx, &f, sizeof(f));
+	return 0;
+}
+
 int ws_index_follows(ws_index *ix, struct ws_follow **out, size_t *n)
 {
-	MDB_val k, v;
-	MDB_cursor *c;
-	MDB_txn *txn;
-	struct ws_follow *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
+	struct ix_list ctx = {0};
+	int rc = ix_scan_read(ix, ix->follows, NULL, 0, flist_fn, &ctx);
 
-	if ((rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)))
-		return ix_err(rc);
-	if ((rc = mdb_cursor_open(txn, ix->follows, &c))) {
-		mdb_txn_abort(txn);
-		return ix_err(rc);
+	if (rc) {
+		free(ctx.items);
+		return rc;
 	}
-	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
-		size_t nl = strnlen(k.mv_data, k.mv_size);
-		if (nl > WS_NAME_MAX || k.mv_size != nl + 1 + 32)
-			continue;
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 8;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
-		memset(&list[cnt], 0, sizeof(list[cnt]));
-		memcpy(list[cnt].name, k.mv_data, nl);
-		memcpy(list[cnt].pk.pk, (const uint8_t *)k.mv_data + nl + 1, 32);
-		if (v.mv_size == 8)
-			memcpy(list[cnt].pk.keyid, v.mv_data, 8);
-		cnt++;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	*out = list;
-	*n = cnt;
+	*out = ctx.items;
+	*n = ctx.n;
 	return 0;
 }
 
 /* ---- trust ---- */
 
-static size_t trust_key(uint8_t *k, const char *name, const uint8_t pk[32])
+/* get_trec - a trust value; WS_ECORRUPT unless it has struct trec's size */
+static int get_trec(const MDB_val *v, struct trec *t)
 {
-	size_t n = strlen(name) + 1;
-	memcpy(k, name, n);
-	memcpy(k + n, pk, 32);
-	return n + 32;
+	if (v->mv_size != sizeof(*t))
+		return WS_ECORRUPT;
+	memcpy(t, v->mv_data, sizeof(*t));
+	return 0;
 }
 
 int ws_index_trust_add(ws_index *ix, const char *name, const struct ws_pubkey *pk)
 {
 	uint8_t kb[WS_NAME_MAX + 1 + 32];
 	MDB_val k = { trust_key(kb, name, pk->pk), kb }, v;
-	struct trec t = { .added = ws_now() };
+	struct trec t;
 	MDB_txn *txn;
 	int rc;
 
 	if (ws_name_check(name))
 		return WS_ENAME;
-	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
-		return ix_err(rc);
+	if ((rc = ix_begin(ix, 0, &txn)))
+		return rc;
 	rc = mdb_get(txn, ix->trust, &k, &v);
-	if (rc == 0 && v.mv_size == sizeof(t))
-		memcpy(&t, v.mv_data, sizeof(t));
-	if (rc == 0 && v.mv_size == sizeof(t) && t.removed == 0) {
-		mdb_txn_abort(txn);
-		return WS_EEXIST;
-	}
+	if (rc == 0 && (rc = get_trec(&v, &t)) == 0 && t.removed == 0)
+		rc = WS_EEXIST;
+	if (rc && rc != MDB_NOTFOUND)
+		goto out;
 	t = (struct trec){ .added = ws_now() };
 	memcpy(t.keyid, pk->keyid, 8);
 	v = (MDB_val){ sizeof(t), &t };
 	if ((rc = mdb_put(txn, ix->trust, &k, &v, 0)) ||
-	    (rc = ix_log_event(ix, txn, WS_EV_TRUST_ADD, pk->pk, name, 0, NULL, NULL))) {
+	    (rc = ix_log_event(ix, txn, WS_EV_TRUST_ADD, pk->pk, name, 0, NULL, NULL)))
+		goto out;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+out:
+	if (txn)
 		mdb_txn_abort(txn);
-		return ix_err(rc);
-	}
-	return ix_err(mdb_txn_commit(txn));
+	return ix_err(rc);
 }
 
 int ws_index_trust_remove(ws_index *ix, const char *name, const uint8_t *pk)
 {
 	uint8_t kb[WS_NAME_MAX + 1 + 32];
 	size_t plen = strlen(name) + 1;
-	MDB_val k = { plen, (void *)name }, v;
+	MDB_val k = { plen, kb }, v;
 	MDB_cursor *c = NULL;
 	MDB_txn *txn;
 	int rc, removed = 0;
 
-	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
-		return ix_err(rc);
+	if ((rc = ix_begin(ix, 0, &txn)))
+		return rc;
 	if ((rc = mdb_cursor_open(txn, ix->trust, &c)))
 		goto out;
 	memcpy(kb, name, plen);
-	k.mv_data = kb;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == plen + 32 && !memcmp(k.mv_data, name, plen)) {
+	/* the cursor writes as it goes, so this is not an ix_scan */
+	while (rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, name, plen)) {
 		struct trec t;
 		const uint8_t *kpk = (const uint8_t *)k.mv_data + plen;
-		memcpy(&t, v.mv_data, sizeof(t));
+		if (k.mv_size != plen + 32 || (rc = get_trec(&v, &t))) {
+			rc = WS_ECORRUPT;
+			goto out;
+		}
 		if (t.removed == 0 && (!pk || !memcmp(kpk, pk, 32))) {
 			uint8_t keypk[32];
 			memcpy(keypk, kpk, 32);
@@ -324,56 +365,46 @@ int ws_index_trust_remove(ws_index *ix, const char *name, const uint8_t *pk)
 	mdb_cursor_close(c);
 	c = NULL;
 	if (!removed) {
-		mdb_txn_abort(txn);
-		return WS_ENOTFOUND;
+		rc = WS_ENOTFOUND;
+		goto out;
 	}
 	rc = mdb_txn_commit(txn);
-	return ix_err(rc);
+	txn = NULL;
 out:
 	if (c)
 		mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	if (txn)
+		mdb_txn_abort(txn);
 	return ix_err(rc);
+}
+
+static int tlist_fn(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+	struct ix_list *ctx = vctx;
+	struct ws_trust e;
+	struct trec t;
+
+	memset(&e, 0, sizeof(e));
+	if (decode_name_pk(k, e.name, e.pk) || get_trec(v, &t))
+		return WS_ECORRUPT;
+	memcpy(e.keyid, t.keyid, 8);
+	e.added = t.added;
+	e.removed = t.removed;
+	ix_push(ctx, &e, sizeof(e));
+	return 0;
 }
 
 int ws_index_trust_list(ws_index *ix, struct ws_trust **out, size_t *n)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct ws_trust *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+	struct ix_list ctx = {0};
+	int rc = ix_scan_read(ix, ix->trust, NULL, 0, tlist_fn, &ctx);
 
-	if (rc)
-		return ix_err(rc);
-	if ((rc = mdb_cursor_open(txn, ix->trust, &c))) {
-		mdb_txn_abort(txn);
-		return ix_err(rc);
+	if (rc) {
+		free(ctx.items);
+		return rc;
 	}
-	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
-		size_t nlen = strnlen(k.mv_data, k.mv_size);
-		struct trec t;
-		if (nlen > WS_NAME_MAX || k.mv_size != nlen + 1 + 32 ||
-		    v.mv_size != sizeof(t))
-			continue;
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 8;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
-		memcpy(&t, v.mv_data, sizeof(t));
-		memset(&list[cnt], 0, sizeof(list[cnt]));
-		memcpy(list[cnt].name, k.mv_data, nlen);
-		memcpy(list[cnt].pk, (const uint8_t *)k.mv_data + nlen + 1, 32);
-		memcpy(list[cnt].keyid, t.keyid, 8);
-		list[cnt].added = t.added;
-		list[cnt].removed = t.removed;
-		cnt++;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	*out = list;
-	*n = cnt;
+	*out = ctx.items;
+	*n = ctx.n;
 	return 0;
 }
 
@@ -406,16 +437,16 @@ int ws_index_trust_check(ws_index *ix, const char *name, const uint8_t pk[32])
 	uint8_t kb[WS_NAME_MAX + 1 + 32];
 	MDB_val k = { trust_key(kb, name, pk), kb }, v;
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn), ok = 0;
+	struct trec t;
+	int rc = ix_begin(ix, MDB_RDONLY, &txn);
 
 	if (rc)
-		return ix_err(rc);
-	if (mdb_get(txn, ix->trust, &k, &v) == 0 && v.mv_size == sizeof(struct trec)) {
-		struct trec t;
-		memcpy(&t, v.mv_data, sizeof(t));
-		ok = t.removed == 0;
-	}
+		return rc;
+	rc = mdb_get(txn, ix->trust, &k, &v);
+	if (rc == 0)
+		rc = get_trec(&v, &t);
 	mdb_txn_abort(txn);
-	return ok ? 0 : WS_EUNTRUSTED;
+	if (rc == MDB_NOTFOUND || (rc == 0 && t.removed))
+		return WS_EUNTRUSTED;
+	return ix_err(rc);
 }
-

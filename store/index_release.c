@@ -46,59 +46,43 @@ void ws_releases_free(struct ws_release *r, size_t n)
 	free(r);
 }
 
-/* a NUL-terminated copy of at most n bytes of s */
-static char *xstrndup_(const char *s, size_t n)
-{
-	size_t len = strnlen(s, n);
-	char *p = xmalloc(len + 1);
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
-}
-
-static void fill_release(struct ws_release *r, const MDB_val *k, const MDB_val *v)
+/*
+ * decode_version - one versions record into r (r written only on
+ * success).  The key is pk(32) name NUL version(8) mhash(32), the value a
+ * struct vrec then the NUL-terminated path; anything else, or a field out
+ * of its range, is WS_ECORRUPT: LMDB returns whatever bytes the file
+ * holds, and a damaged record must not become a garbage release.
+ */
+static int decode_version(const MDB_val *k, const MDB_val *v, struct ws_release *r)
 {
 	const uint8_t *kp = k->mv_data;
-	struct vrec rec_, *rec = &rec_;
-	size_t nlen = strnlen((const char *)kp + 32, WS_NAME_MAX + 1);
+	const char *path = (const char *)v->mv_data + sizeof(struct vrec);
+	struct vrec rec;
+	size_t nlen;
 
+	if (k->mv_size < 32 + 1 + 8 + 32 || v->mv_size < sizeof(rec) + 1)
+		return WS_ECORRUPT;
+	nlen = strnlen((const char *)kp + 32, k->mv_size - 32);
+	if (nlen == 0 || nlen > WS_NAME_MAX || k->mv_size != 32 + nlen + 1 + 8 + 32)
+		return WS_ECORRUPT;
 	/* LMDB values are not aligned: copy before reading fields */
-	memcpy(&rec_, v->mv_data, sizeof(rec_));
-
+	memcpy(&rec, v->mv_data, sizeof(rec));
+	if (rec.format != 1 ||
+	    (rec.status != WS_REL_ACCEPTED && rec.status != WS_REL_EVIDENCE) ||
+	    rec.complete > 1 ||
+	    strnlen(path, v->mv_size - sizeof(rec)) != v->mv_size - sizeof(rec) - 1)
+		return WS_ECORRUPT;
 	memset(r, 0, sizeof(*r));
 	memcpy(r->pk, kp, 32);
 	memcpy(r->name, kp + 32, nlen);
 	r->version = (int64_t)ix_get_be64(kp + 32 + nlen + 1);
 	memcpy(r->mhash, kp + 32 + nlen + 1 + 8, 32);
-	memcpy(r->previous, rec->previous, 32);
-	r->status = rec->status;
-	r->complete = rec->complete;
-	r->first_seen = rec->first_seen;
-	r->path = xstrndup_(v->mv_size > sizeof(*rec) ? (const char *)v->mv_data + sizeof(*rec) : "",
-			    v->mv_size > sizeof(*rec) ? v->mv_size - sizeof(*rec) : 0);
-}
-
-/* Entries for (pk, name, version): calls fn for each until it returns
- * nonzero.  Returns what fn returned, or 0. */
-typedef int (*entry_fn)(void *ctx, const MDB_val *k, const MDB_val *v);
-static int each_entry(ws_index *ix, MDB_txn *txn, const uint8_t *prefix,
-		      size_t plen, entry_fn fn, void *ctx)
-{
-	MDB_cursor *c;
-	MDB_val k = { plen, (void *)prefix }, v;
-	int rc, ret = 0;
-
-	if ((rc = mdb_cursor_open(txn, ix->versions, &c)))
-		return ix_err(rc);
-	/* LMDB refuses an empty key, so "everything" starts at the first */
-	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
-	while (rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, prefix, plen)) {
-		if ((ret = fn(ctx, &k, &v)))
-			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	return ret;
+	memcpy(r->previous, rec.previous, 32);
+	r->status = rec.status;
+	r->complete = rec.complete;
+	r->first_seen = rec.first_seen;
+	r->path = xstrdup(path);
+	return 0;
 }
 
 struct find_ctx {
@@ -112,18 +96,21 @@ struct find_ctx {
 static int find_fn(void *vctx, const MDB_val *k, const MDB_val *v)
 {
 	struct find_ctx *ctx = vctx;
-	const uint8_t *kh = (const uint8_t *)k->mv_data + k->mv_size - 32;
-	struct vrec rec_, *rec = &rec_;
+	struct ws_release r;
+	int ret;
 
-	memcpy(&rec_, v->mv_data, sizeof(rec_));
-	if (ctx->mhash && !memcmp(kh, ctx->mhash, 32))
+	if ((ret = decode_version(k, v, &r)))
+		return ret;
+	if (ctx->mhash && !memcmp(r.mhash, ctx->mhash, 32))
 		ctx->same = 1;
-	else if (rec->status == WS_REL_ACCEPTED)
+	else if (r.status == WS_REL_ACCEPTED)
 		ctx->other_accepted = 1;
-	if (rec->status == WS_REL_ACCEPTED) {
+	if (r.status == WS_REL_ACCEPTED) {
 		ctx->has_accepted = 1;
 		ws_release_release(&ctx->accepted);
-		fill_release(&ctx->accepted, k, v);
+		ctx->accepted = r;
+	} else {
+		ws_release_release(&r);
 	}
 	return 0;
 }
@@ -138,7 +125,7 @@ static int find_version(ws_index *ix, MDB_txn *txn, const uint8_t pk[32],
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->mhash = mhash;
-	return each_entry(ix, txn, prefix, plen, find_fn, ctx);
+	return ix_scan(txn, ix->versions, prefix, plen, find_fn, ctx);
 }
 
 static int put_entry(ws_index *ix, MDB_txn *txn, const struct ws_manifest *m,
@@ -179,11 +166,19 @@ int ix_get_name(ws_index *ix, MDB_txn *txn, const uint8_t pk[32],
 	uint8_t kb[VKEY_MAX];
 	MDB_val k = { ix_name_key(kb, pk, name), kb }, v;
 	int rc = mdb_get(txn, ix->names, &k, &v);
+	struct nrec nr = {0};
 
-	memset(out, 0, sizeof(*out));
-	if (rc == 0 && v.mv_size == sizeof(*out))
-		memcpy(out, v.mv_data, sizeof(*out));
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (rc && rc != MDB_NOTFOUND)
+		return ix_err(rc);
+	if (rc == 0) {
+		if (v.mv_size != sizeof(nr))
+			return WS_ECORRUPT;
+		memcpy(&nr, v.mv_data, sizeof(nr));
+		if (nr.highest < 0)
+			return WS_ECORRUPT;
+	}
+	*out = nr;
+	return 0;
 }
 
 int ix_put_name(ws_index *ix, MDB_txn *txn, const uint8_t pk[32],
@@ -191,7 +186,7 @@ int ix_put_name(ws_index *ix, MDB_txn *txn, const uint8_t pk[32],
 {
 	uint8_t kb[VKEY_MAX];
 	MDB_val k = { ix_name_key(kb, pk, name), kb }, v = { sizeof(*n), (void *)n };
-	return mdb_put(txn, ix->names, &k, &v, 0);
+	return ix_err(mdb_put(txn, ix->names, &k, &v, 0));
 }
 
 /* Apply the chain rules; returns 0 to accept, or the refusal. */
@@ -207,7 +202,13 @@ static int chain_check(ws_index *ix, MDB_txn *txn, const struct ws_manifest *m,
 	if (m->version == nr->highest + 1) {
 		if ((rc = find_version(ix, txn, m->publisher.pk, m->name,
 				       nr->highest, NULL, &at)))
-			return ix_err(rc);
+			goto fail;
+		/* the names record says the highest is there: its absence is
+		 * damage, not a fork to accuse the publisher of */
+		if (!at.has_accepted) {
+			rc = WS_ECORRUPT;
+			goto fail;
+		}
 		if (memcmp(at.accepted.mhash, m->previous, 32))
 			ret = ws_seterr(msg, WS_EFORK,
 					"'%s' version %lld does not follow version %lld: "
@@ -225,7 +226,7 @@ static int chain_check(ws_index *ix, MDB_txn *txn, const struct ws_manifest *m,
 	/* below the highest: only a missing link whose successor names it */
 	if ((rc = find_version(ix, txn, m->publisher.pk, m->name, m->version + 1,
 			       NULL, &at)))
-		return ix_err(rc);
+		goto fail;
 	if (!at.has_accepted || memcmp(at.accepted.previous, mhash, 32))
 		ret = ws_seterr(msg, WS_EROLLBACK,
 				"'%s' version %lld is older than version %lld already "
@@ -233,6 +234,10 @@ static int chain_check(ws_index *ix, MDB_txn *txn, const struct ws_manifest *m,
 				m->name, (long long)m->version, (long long)nr->highest);
 	ws_release_release(&at.accepted);
 	return ret;
+fail:
+	ws_release_release(&at.accepted);
+	return ws_seterr(msg, ix_err(rc), "cannot read the index to check the chain of '%s': %s",
+			 m->name, ws_strerror(ix_err(rc)));
 }
 
 static int event_for(int err)
@@ -256,7 +261,7 @@ int ws_index_add(ws_index *ix, const char *manifest, size_t mlen,
 	int rc, ret = 0;
 
 	ws_manifest_hash(manifest, mlen, mhash);
-	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
+	if ((rc = ix_begin(ix, 0, &txn)))
 		goto lmdb_fail;
 	if ((rc = ix_get_name(ix, txn, m->publisher.pk, m->name, &nr)) ||
 	    (rc = find_version(ix, txn, m->publisher.pk, m->name, m->version,
@@ -270,6 +275,9 @@ int ws_index_add(ws_index *ix, const char *manifest, size_t mlen,
 		if (complete && path)
 			ret = ws_index_set_complete(ix, m->publisher.pk, m->name,
 						    m->version, mhash, path) ?: WS_EEXIST;
+		if (ret != WS_EEXIST)
+			ws_seterr(msg, ret, "cannot mark '%s' version %lld complete in the index: %s",
+				  m->name, (long long)m->version, ws_strerror(ret));
 		goto out;
 	}
 	if (at.other_accepted) {
@@ -287,11 +295,10 @@ int ws_index_add(ws_index *ix, const char *manifest, size_t mlen,
 		    (rc = ix_log_event(ix, txn, WS_EV_EQUIVOCATION, m->publisher.pk,
 				       m->name, m->version, mhash, detail)))
 			goto lmdb_fail;
-		if ((rc = mdb_txn_commit(txn))) {
-			txn = NULL;
-			goto lmdb_fail;
-		}
+		rc = mdb_txn_commit(txn);
 		txn = NULL;
+		if (rc)
+			goto lmdb_fail;
 		ret = ws_seterr(msg, WS_EEQUIVOCATION,
 				"equivocation: the publisher of '%s' signed two different "
 				"manifests for version %lld; both are kept as evidence",
@@ -300,12 +307,22 @@ int ws_index_add(ws_index *ix, const char *manifest, size_t mlen,
 	}
 	ret = chain_check(ix, txn, m, mhash, &nr, msg);
 	if (ret) {
-		/* the refusal itself is history worth keeping */
+		/* the refusal itself is history worth keeping; when it cannot
+		 * be kept the refusal still stands, and the message says so */
 		int ev = event_for(ret);
-		if (ev && ix_log_event(ix, txn, ev, m->publisher.pk, m->name,
-				       m->version, mhash, msg ? *msg : NULL) == 0) {
-			mdb_txn_commit(txn);
-			txn = NULL;
+		if (ev) {
+			rc = ix_log_event(ix, txn, ev, m->publisher.pk, m->name,
+					  m->version, mhash, msg ? *msg : NULL);
+			if (rc == 0) {
+				rc = mdb_txn_commit(txn);
+				txn = NULL;
+			}
+			if (rc && msg && *msg) {
+				char *s = xasprintf("%s (the refusal could not be logged: %s)",
+						    *msg, ws_strerror(ix_err(rc)));
+				free(*msg);
+				*msg = s;
+			}
 		}
 		goto out;
 	}
@@ -325,7 +342,7 @@ int ws_index_add(ws_index *ix, const char *manifest, size_t mlen,
 	goto out;
 lmdb_fail:
 	ret = ws_seterr(msg, ix_err(rc), "cannot update the index: %s",
-			mdb_strerror(rc));
+			ws_strerror(ix_err(rc)));
 out:
 	if (txn)
 		mdb_txn_abort(txn);
@@ -340,17 +357,15 @@ int ws_index_set_complete(ws_index *ix, const uint8_t pk[32], const char *name,
 	MDB_val k = { version_key(kb, pk, name, version, mhash), kb }, v;
 	MDB_txn *txn = NULL;
 	struct vrec *rec = NULL;
+	struct ws_release old = {0};
 	size_t plen = strlen(path) + 1;
 	int rc;
 
-	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)))
-		return ix_err(rc);
-	if ((rc = mdb_get(txn, ix->versions, &k, &v)))
+	if ((rc = ix_begin(ix, 0, &txn)))
+		return rc;
+	if ((rc = mdb_get(txn, ix->versions, &k, &v)) ||
+	    (rc = decode_version(&k, &v, &old)))
 		goto out;
-	if (v.mv_size < sizeof(*rec)) {
-		rc = MDB_CORRUPTED;
-		goto out;
-	}
 	rec = xcalloc(1, sizeof(*rec) + plen);
 	memcpy(rec, v.mv_data, sizeof(*rec));
 	if (rec->complete) {
@@ -368,40 +383,66 @@ int ws_index_set_complete(ws_index *ix, const uint8_t pk[32], const char *name,
 out:
 	if (txn)
 		mdb_txn_abort(txn);
+	ws_release_release(&old);
 	free(rec);
 	return ix_err(rc);
 }
 
-static int load_blobs(ws_index *ix, MDB_txn *txn, struct ws_release *r)
+/* One blob record: a copy, NUL-terminated, of 1 to max bytes. */
+static int get_blob(MDB_txn *txn, MDB_dbi dbi, const uint8_t mhash[32],
+		    size_t max, char **out, size_t *len)
 {
-	MDB_val k = { 32, r->mhash }, v;
+	MDB_val k = { 32, (void *)mhash }, v;
 	int rc;
 
-	if ((rc = mdb_get(txn, ix->manifests, &k, &v)))
+	if ((rc = mdb_get(txn, dbi, &k, &v)))
 		return ix_err(rc);
-	r->manifest = xmalloc(v.mv_size + 1);
-	memcpy(r->manifest, v.mv_data, v.mv_size);
-	r->manifest[v.mv_size] = '\0';
-	r->manifest_len = v.mv_size;
-	if ((rc = mdb_get(txn, ix->sigs, &k, &v)))
-		return ix_err(rc);
-	r->sig = xmalloc(v.mv_size + 1);
-	memcpy(r->sig, v.mv_data, v.mv_size);
-	r->sig[v.mv_size] = '\0';
-	r->sig_len = v.mv_size;
+	if (v.mv_size == 0 || v.mv_size > max)
+		return WS_ECORRUPT;
+	*out = xmalloc(v.mv_size + 1);
+	memcpy(*out, v.mv_data, v.mv_size);
+	(*out)[v.mv_size] = '\0';
+	*len = v.mv_size;
 	return 0;
+}
+
+/* Manifests are kept under their own SHA-256, so a changed byte in one is
+ * seen here, whatever page it sits on. */
+static int load_blobs(ws_index *ix, MDB_txn *txn, struct ws_release *r)
+{
+	char *man = NULL, *sig = NULL;
+	size_t mlen = 0, slen = 0;
+	uint8_t h[32];
+	int ret;
+
+	if ((ret = get_blob(txn, ix->manifests, r->mhash, WS_MANIFEST_MAX, &man, &mlen)) ||
+	    (ret = get_blob(txn, ix->sigs, r->mhash, WS_SIGFILE_MAX, &sig, &slen)))
+		goto out;
+	ws_manifest_hash(man, mlen, h);
+	if (memcmp(h, r->mhash, 32)) {
+		ret = WS_ECORRUPT;
+		goto out;
+	}
+	free(r->manifest);
+	free(r->sig);
+	r->manifest = man;
+	r->manifest_len = mlen;
+	r->sig = sig;
+	r->sig_len = slen;
+	man = sig = NULL;
+out:
+	free(man);
+	free(sig);
+	return ret;
 }
 
 int ws_index_load(ws_index *ix, struct ws_release *r)
 {
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+	int rc = ix_begin(ix, MDB_RDONLY, &txn);
 
 	if (rc)
-		return ix_err(rc);
-	free(r->manifest);
-	free(r->sig);
-	r->manifest = r->sig = NULL;
+		return rc;
 	rc = load_blobs(ix, txn, r);
 	mdb_txn_abort(txn);
 	return rc;
@@ -413,93 +454,89 @@ int ws_index_get(ws_index *ix, const uint8_t pk[32], const char *name,
 	MDB_txn *txn;
 	struct find_ctx at;
 	struct nrec nr;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+	int rc = ix_begin(ix, MDB_RDONLY, &txn);
 
 	if (rc)
-		return ix_err(rc);
+		return rc;
 	memset(&at, 0, sizeof(at));
 	if ((rc = ix_get_name(ix, txn, pk, name, &nr)))
 		goto out;
 	if (version == 0)
 		version = nr.highest;
 	if (version == 0) {
-		rc = MDB_NOTFOUND;
+		rc = WS_ENOTFOUND;
 		goto out;
 	}
 	if ((rc = find_version(ix, txn, pk, name, version, NULL, &at)))
 		goto out;
 	if (!at.has_accepted) {
-		rc = MDB_NOTFOUND;
+		/* the highest the names record gives must be there */
+		rc = version == nr.highest ? WS_ECORRUPT : WS_ENOTFOUND;
 		goto out;
 	}
-	if ((rc = load_blobs(ix, txn, &at.accepted))) {
-		ws_release_release(&at.accepted);
-		mdb_txn_abort(txn);
-		return rc;
-	}
+	if ((rc = load_blobs(ix, txn, &at.accepted)))
+		goto out;
 	*out = at.accepted;
+	memset(&at.accepted, 0, sizeof(at.accepted));
 out:
 	mdb_txn_abort(txn);
-	if (rc)
-		ws_release_release(&at.accepted);
+	ws_release_release(&at.accepted);
 	return ix_err(rc);
 }
 
-int64_t ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name)
+int ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name,
+		     int64_t *highest)
 {
 	MDB_txn *txn;
 	struct nrec nr;
-	int64_t v = 0;
+	int rc = ix_begin(ix, MDB_RDONLY, &txn);
 
-	if (mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn))
-		return 0;
-	if (ix_get_name(ix, txn, pk, name, &nr) == 0)
-		v = nr.highest;
+	if (rc)
+		return rc;
+	rc = ix_get_name(ix, txn, pk, name, &nr);
 	mdb_txn_abort(txn);
-	return v;
+	if (rc == 0)
+		*highest = nr.highest;
+	return rc;
 }
 
 struct list_ctx {
 	const char *name;
-	struct ws_release *out;
-	size_t n, cap;
+	struct ix_list l;
 };
 
 static int list_fn(void *vctx, const MDB_val *k, const MDB_val *v)
 {
 	struct list_ctx *ctx = vctx;
-	const char *kname = (const char *)k->mv_data + 32;
+	struct ws_release r;
+	int ret;
 
-	if (ctx->name && strcmp(kname, ctx->name))
+	if ((ret = decode_version(k, v, &r)))
+		return ret;
+	if (ctx->name && strcmp(r.name, ctx->name)) {
+		ws_release_release(&r);
 		return 0;
-	if (ctx->n == ctx->cap) {
-		ctx->cap = ctx->cap ? 2 * ctx->cap : 16;
-		ctx->out = xrealloc(ctx->out, ctx->cap * sizeof(*ctx->out));
 	}
-	fill_release(&ctx->out[ctx->n++], k, v);
+	ix_push(&ctx->l, &r, sizeof(r));
 	return 0;
 }
 
 int ws_index_list(ws_index *ix, const uint8_t *pk, const char *name,
 		  struct ws_release **out, size_t *n)
 {
-	MDB_txn *txn;
 	struct list_ctx ctx = { .name = name };
-	uint8_t prefix[32];
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+	uint8_t prefix[32] = {0};
+	int rc;
 
-	if (rc)
-		return ix_err(rc);
 	if (pk)
 		memcpy(prefix, pk, 32);
-	rc = each_entry(ix, txn, prefix, pk ? 32 : 0, list_fn, &ctx);
-	mdb_txn_abort(txn);
+	rc = ix_scan_read(ix, ix->versions, prefix, pk ? 32 : 0, list_fn, &ctx);
 	if (rc) {
-		ws_releases_free(ctx.out, ctx.n);
+		ws_releases_free(ctx.l.items, ctx.l.n);
 		return rc;
 	}
-	*out = ctx.out;
-	*n = ctx.n;
+	*out = ctx.l.items;
+	*n = ctx.l.n;
 	return 0;
 }
 
@@ -508,15 +545,15 @@ int ws_index_name_flags(ws_index *ix, const uint8_t pk[32], const char *name,
 {
 	MDB_txn *txn;
 	struct nrec nr;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+	int rc = ix_begin(ix, MDB_RDONLY, &txn);
 
 	if (rc)
-		return ix_err(rc);
+		return rc;
 	rc = ix_get_name(ix, txn, pk, name, &nr);
 	mdb_txn_abort(txn);
 	if (rc == 0)
 		*flags = nr.flags;
-	return ix_err(rc);
+	return rc;
 }
 
 /* ---- torrents ---- */
@@ -534,9 +571,9 @@ int ws_index_put_torrent(ws_index *ix, const uint8_t mhash[32],
 	memcpy(buf, v2, 32);
 	memcpy(buf + 32, v1, 20);
 	memcpy(buf + 52, torrent, len);
-	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn))) {
+	if ((rc = ix_begin(ix, 0, &txn))) {
 		free(buf);
-		return ix_err(rc);
+		return rc;
 	}
 	rc = mdb_put(txn, ix->torrents, &k, &v, MDB_NOOVERWRITE);
 	free(buf);
@@ -553,13 +590,14 @@ int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
 {
 	MDB_val k = { 32, (void *)mhash }, v;
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
+	int rc = ix_begin(ix, MDB_RDONLY, &txn);
 
 	if (rc)
-		return ix_err(rc);
+		return rc;
 	rc = mdb_get(txn, ix->torrents, &k, &v);
-	if (rc == 0 && v.mv_size < 52)
-		rc = MDB_CORRUPTED;
+	/* a bencoded torrent is at least "d...e" */
+	if (rc == 0 && v.mv_size < 52 + 2)
+		rc = WS_ECORRUPT;
 	if (rc == 0) {
 		const uint8_t *b = v.mv_data;
 		if (v2)
@@ -567,10 +605,9 @@ int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
 		if (v1)
 			memcpy(v1, b + 32, 20);
 		*len = v.mv_size - 52;
-		*torrent = xmalloc(*len ? *len : 1);
+		*torrent = xmalloc(*len);
 		memcpy(*torrent, b + 52, *len);
 	}
 	mdb_txn_abort(txn);
 	return ix_err(rc);
 }
-
