@@ -38,7 +38,8 @@ with open(path, "r+b") as f:
 # says the index is damaged, naming the file and what to do; nothing under
 # releases/ changed.
 damaged_by() {
-	test_must_fail 2 ws "$@" >$TMP/out 2>$TMP/err &&
+	{ test_must_fail 2 ws "$@" >$TMP/out 2>$TMP/err ||
+	  { echo "weightsync $*:" >&2; cat $TMP/err >&2; return 1; }; } &&
 	grep_q "^weightsync: the index '$IX' is damaged (" $TMP/err &&
 	grep_q "restore it from a backup" $TMP/err &&
 	releases_state >$TMP/rel.after && test_cmp $TMP/rel.before $TMP/rel.after
