@@ -131,9 +131,13 @@ static int check_before_open(const char *file, char **msg)
 {
 	struct stat sb;
 
-	if (stat(file, &sb) < 0)
-		return errno == ENOENT ? 0 : ws_seterr(msg, -errno, "cannot open the index '%s': %s",
-						       file, ws_strerror(-errno));
+	if (stat(file, &sb) < 0) {
+		int err = -errno;
+		if (err == -ENOENT)
+			return 0;
+		return ws_seterr(msg, err, "cannot open the index '%s': %s", file,
+				 ws_strerror(err));
+	}
 	if (!S_ISREG(sb.st_mode))
 		return damaged(msg, file, "not a regular file");
 	if (sb.st_size == 0)
