@@ -297,6 +297,10 @@ int ix_check(ws_index *ix, MDB_txn *txn, char **why)
 	MDB_stat st;
 	int ret = 0, found = 0;
 
+	/* the layout read here is LMDB 0.9's with 64-bit page numbers; with
+	 * another, skip the walk rather than call a good file damaged */
+	if (sizeof(size_t) != 8 || MDB_VERSION_MAJOR != 0 || MDB_VERSION_MINOR != 9)
+		return 0;
 	if (mdb_env_get_fd(ix->env, &w.fd) || mdb_env_stat(ix->env, &st))
 		return WS_ESTORE;
 	w.psize = st.ms_psize;
@@ -310,7 +314,8 @@ int ix_check(ws_index *ix, MDB_txn *txn, char **why)
 		found = get64(meta + PAGEHDRSZ + META_TXNID) == mdb_txn_id(txn);
 	}
 	if (!found)
-		return 0;   /* a writer moved on meanwhile; its pages are checked next time */
+		return 0;   /* two writers committed meanwhile: that snapshot's meta
+			     * page is gone, and the next open checks theirs */
 	w.last_pg = get64(meta + PAGEHDRSZ + META_LAST);
 	get_db(meta + PAGEHDRSZ + META_DBS, &free_db);
 	get_db(meta + PAGEHDRSZ + META_DBS + DBSIZE, &main_db);

@@ -72,7 +72,7 @@ const char *ws_event_kind_name(int kind)
 
 /*
  * decode_event - one events record into o.  Fixed size; the strings must
- * end inside their fields and the kind be one we write.
+ * end inside their fields and the kind be positive.
  */
 static int decode_event(const MDB_val *k, const MDB_val *v, struct ws_event *o)
 {
@@ -81,7 +81,8 @@ static int decode_event(const MDB_val *k, const MDB_val *v, struct ws_event *o)
 	if (k->mv_size != 8 || v->mv_size != sizeof(e))
 		return WS_ECORRUPT;
 	memcpy(&e, v->mv_data, sizeof(e));
-	if (e.kind < WS_EV_ACCEPTED || e.kind > WS_EV_UNFOLLOW ||
+	/* kinds added later must still read: only 0 and below are never written */
+	if (e.kind < WS_EV_ACCEPTED ||
 	    !memchr(e.name, '\0', sizeof(e.name)) ||
 	    !memchr(e.detail, '\0', sizeof(e.detail)))
 		return WS_ECORRUPT;
