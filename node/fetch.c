@@ -696,4 +696,3 @@ void ws_fetch_result_release(struct ws_fetch_result *r)
 	free(r->relpath);
 	r->relpath = NULL;
 }
-

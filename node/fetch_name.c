@@ -79,7 +79,10 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_names_resolve(st, fo.session, pk->pk, name, p.version, 2000, &extra,
 				 NULL, NULL);
 	}
-	known = ws_index_highest(st->index, pk->pk, name);
+	if ((ret = ws_index_highest(st->index, pk->pk, name, &known))) {
+		ws_seterr(msg, ret, "cannot read the index: %s", ws_strerror(ret));
+		goto out;
+	}
 	/* fill the chain: upwards to just below the target, or downwards
 	 * from the highest known to just above it */
 	if (known && p.version > known + 1)

@@ -110,8 +110,8 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 	struct ws_pointer best, kept;
 	char salt[WS_SALT_MAX + 1];
 	size_t n = 0;
-	int ret, have = 0, bad = 0, equiv = 0;
-	int64_t known;
+	int ret, rc, have = 0, bad = 0, equiv = 0;
+	int64_t known = 0;
 
 	ws_pointer_salt(name, version, salt);
 	ret = dht_lookup(s, pk, salt, timeout_ms, items, 8, &n);
@@ -131,6 +131,13 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 			continue;
 		}
 		int r = ws_index_put_pointer(st->index, &p, NULL);
+		if (r && r != WS_EEXIST && r != WS_EEQUIVOCATION) {
+			/* a pointer this node cannot record is not one to act on:
+			 * the rollback checks below would not see it next time */
+			free(items);
+			return ws_seterr(msg, r, "cannot keep the pointer of '%s' in the index: %s",
+					 salt, ws_strerror(r));
+		}
 		if (r == WS_EEQUIVOCATION || (have && p.seq == best.seq &&
 					      (p.vlen != best.vlen || memcmp(p.v, best.v, p.vlen))))
 			equiv = 1;
@@ -147,9 +154,13 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 				 "equivocation: the publisher of '%s' signed two different "
 				 "pointers for one version; both are kept as evidence (see "
 				 "'weightsync log %s')", name, name);
-	/* what this node already holds counts as much as what the DHT says */
-	if (ws_index_get_pointer(st->index, pk, salt, &kept) == 0 &&
-	    (!have || kept.seq > best.seq)) {
+	/* what this node already holds counts as much as what the DHT says;
+	 * an index that cannot say refuses, never "nothing known" */
+	rc = ws_index_get_pointer(st->index, pk, salt, &kept);
+	if (rc && rc != WS_ENOTFOUND)
+		return ws_seterr(msg, rc, "cannot read the index to check '%s' for a "
+				 "rollback: %s", name, ws_strerror(rc));
+	if (rc == 0 && (!have || kept.seq > best.seq)) {
 		if (have && version == 0)
 			return ws_seterr(msg, WS_EROLLBACK,
 					 "the DHT offers '%s' version %lld, but version %lld is "
@@ -158,7 +169,9 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 		best = kept;
 		have = 1;
 	}
-	known = ws_index_highest(st->index, pk, name);
+	if ((rc = ws_index_highest(st->index, pk, name, &known)))
+		return ws_seterr(msg, rc, "cannot read the index to check '%s' for a "
+				 "rollback: %s", name, ws_strerror(rc));
 	if (have && version == 0 && best.seq < known)
 		return ws_seterr(msg, WS_EROLLBACK,
 				 "the DHT offers '%s' version %lld, but version %lld is "

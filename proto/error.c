@@ -33,6 +33,7 @@ const char *ws_strerror(int code)
 	case WS_ETIMEOUT: return "timed out";
 	case WS_EINTERRUPTED: return "interrupted";
 	case WS_EUNSUPPORTED: return "unsupported format version";
+	case WS_ECORRUPT: return "index damaged (restore index/data.mdb from a backup)";
 	}
 	if (code < 0 && code > -WS_E_BASE)
 		return strerror(-code);

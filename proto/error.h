@@ -42,6 +42,7 @@ enum ws_error {
 	WS_ETIMEOUT = -(WS_E_BASE + 111),  /* a bounded wait ran out */
 	WS_EINTERRUPTED = -(WS_E_BASE + 112), /* stopped by a signal */
 	WS_EUNSUPPORTED = -(WS_E_BASE + 113), /* format or feature version unknown */
+	WS_ECORRUPT = -(WS_E_BASE + 114),  /* the index's file is damaged */
 };
 
 /*

@@ -14,6 +14,15 @@
  *
  * Memory returned in structs is malloc'd and owned by the caller (free with
  * the matching _release/_free function) unless said otherwise.
+ *
+ * Damage (docs/index.md, "Damage"): ws_index_open refuses a damaged
+ * data.mdb; after that, every function that reads a record returns
+ * WS_ECORRUPT when the record is not what this code writes (wrong size,
+ * field out of range, hash not matching its key), and an LMDB failure part
+ * way through a scan is an error, never a shorter answer.  Out-parameters
+ * are written only on success.  Besides the errors listed below, every
+ * function may return WS_ECORRUPT, -ENOSPC or another negated errno, or
+ * WS_ESTORE.
  */
 #ifndef WS_STORE_INDEX_H
 #define WS_STORE_INDEX_H
@@ -26,7 +35,15 @@
 
 typedef struct ws_index ws_index;
 
-/* ws_index_open - open (creating) the LMDB environment in directory dir. */
+/*
+ * ws_index_open - open the LMDB environment in directory dir, creating dir
+ * and a new index when dir holds no data.mdb.  Before any page is read
+ * through LMDB's map, the file is checked: a 0-byte data.mdb, one shorter
+ * than the pages its meta page names, or a page whose structure is broken
+ * is WS_ECORRUPT, and *msg (when msg is not NULL; the caller frees it)
+ * names the file and says what to do.  *out is the index on success; close
+ * it with ws_index_close (NULL is accepted).
+ */
 int ws_index_open(const char *dir, ws_index **out, char **msg);
 void ws_index_close(ws_index *ix);
 
@@ -67,27 +84,41 @@ void ws_releases_free(struct ws_release *r, size_t n);
  *   - beyond highest + 1: WS_EGAP (fetch the missing versions first);
  *   - below highest: accepted only when the accepted version above it names
  *     it as "previous" (filling the chain downwards), else WS_EROLLBACK.
- * Refusals and equivocations are written to the event log.  Returns 0 when
- * the release was added.  path may be NULL.
+ * Refusals and equivocations are written to the event log (a refusal
+ * stands even when logging it fails; *msg then says so).  Returns 0 when
+ * the release was added.  path may be NULL.  A names record that says a
+ * version is the highest when the index holds no such version is
+ * WS_ECORRUPT, never a fork.  On any failure *msg (when msg is not NULL) is
+ * set; the caller frees it.
  */
 int ws_index_add(ws_index *ix, const char *manifest, size_t mlen,
 		 const char *sig, size_t slen, const struct ws_manifest *m,
 		 const char *path, int complete, char **msg);
 
-/* ws_index_set_complete - mark an accepted release complete at path. */
+/* ws_index_set_complete - mark an accepted release complete at path
+ * (relative to the home).  Already complete: 0, the first path kept.
+ * WS_ENOTFOUND when (pk, name, version, mhash) is not held. */
 int ws_index_set_complete(ws_index *ix, const uint8_t pk[32], const char *name,
 			  int64_t version, const uint8_t mhash[32], const char *path);
 
 /*
  * ws_index_get - the accepted release of (pk, name) at version, or the
  * highest accepted one when version is 0, with manifest and signature
- * loaded.  WS_ENOTFOUND when there is none.
+ * loaded; the caller frees it with ws_release_release.  WS_ENOTFOUND when
+ * there is none; WS_ECORRUPT when the manifest kept does not hash to its
+ * key, or the highest version the names record gives is missing.
  */
 int ws_index_get(ws_index *ix, const uint8_t pk[32], const char *name,
 		 int64_t version, struct ws_release *out);
 
-/* ws_index_highest - the highest accepted version of (pk, name), 0 if none. */
-int64_t ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name);
+/*
+ * ws_index_highest - the highest accepted version of (pk, name) into
+ * *highest, 0 when the name is unknown.  Returns 0, or an error (the index
+ * cannot be read, WS_ECORRUPT) and then *highest is untouched: a rollback
+ * check must refuse rather than take "nothing known" for an answer.
+ */
+int ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name,
+		     int64_t *highest);
 
 /*
  * ws_index_list - every release entry (accepted and evidence), ordered by
@@ -98,7 +129,9 @@ int64_t ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name);
 int ws_index_list(ws_index *ix, const uint8_t *pk, const char *name,
 		  struct ws_release **out, size_t *n);
 
-/* ws_index_load - load manifest and signature into r (from ws_index_list). */
+/* ws_index_load - load manifest and signature into r (from ws_index_list),
+ * replacing any already loaded; r is unchanged on failure.  WS_ECORRUPT when
+ * the manifest does not hash to r->mhash or a blob is empty or over its cap. */
 int ws_index_load(ws_index *ix, struct ws_release *r);
 
 enum ws_name_flags {
@@ -138,9 +171,12 @@ int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
  * flagged equivocated, the event logged, and WS_EEQUIVOCATION returned.
  */
 int ws_index_put_pointer(ws_index *ix, const struct ws_pointer *p, char **msg);
+/* (Any other failure sets *msg too, when msg is not NULL.) */
 
 /* ws_index_get_pointer - the kept pointer of (pk, salt) with the highest
- * seq (the first one kept, when several share it).  WS_ENOTFOUND if none. */
+ * seq (the first one kept, when several share it).  WS_ENOTFOUND if none;
+ * WS_ECORRUPT when a kept pointer no longer passes ws_pointer_check or its
+ * value no longer has the hash in its key. */
 int ws_index_get_pointer(ws_index *ix, const uint8_t pk[32], const char *salt,
 			 struct ws_pointer *out);
 
@@ -185,7 +221,9 @@ int ws_index_trust_list(ws_index *ix, struct ws_trust **out, size_t *n);
  * WS_EAMBIGUOUS (several), or 0. */
 int ws_index_trust_lookup(ws_index *ix, const char *name, struct ws_pubkey *out);
 
-/* ws_index_trust_check - 0 when pk is in force for name, WS_EUNTRUSTED. */
+/* ws_index_trust_check - 0 when pk is in force for name, WS_EUNTRUSTED
+ * when it is not, or the error that kept the index from saying (callers
+ * treat any nonzero as "not trusted"). */
 int ws_index_trust_check(ws_index *ix, const char *name, const uint8_t pk[32]);
 
 /* ---- events ---- */

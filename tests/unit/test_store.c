@@ -1,5 +1,5 @@
 /* test_store.c - unit tests for store/: the index's chain rules, trust,
- * events, and publishing into a home */
+ * events, publishing into a home, and an index that is damaged */
 #include "check.h"
 #include "proto/error.h"
 #include "proto/util.h"
@@ -7,11 +7,14 @@
 #include "store/publish.h"
 #include "store/store.h"
 
+#include <fcntl.h>
+#include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char tmpdir[] = "/tmp/ws-test-store.XXXXXX";
 
@@ -314,6 +317,391 @@ static void test_pointers(void)
 	free(dir);
 }
 
+/* ---- damage: records and files as a broken disk or a stray write leaves
+ * them, written with LMDB itself (the index closed meanwhile) ---- */
+
+/* raw_txn - open dir's environment and database db for one write. */
+static int raw_txn(const char *dir, const char *db, MDB_env **env, MDB_txn **txn,
+		   MDB_dbi *dbi)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(env)))
+		return rc;
+	if ((rc = mdb_env_set_maxdbs(*env, 16)) ||
+	    (rc = mdb_env_set_mapsize(*env, 4ULL << 30)) ||
+	    (rc = mdb_env_open(*env, dir, MDB_NOTLS, 0644)) ||
+	    (rc = mdb_txn_begin(*env, NULL, 0, txn))) {
+		mdb_env_close(*env);
+		return rc;
+	}
+	if ((rc = mdb_dbi_open(*txn, db, 0, dbi))) {
+		mdb_txn_abort(*txn);
+		mdb_env_close(*env);
+	}
+	return rc;
+}
+
+static int raw_done(MDB_env *env, MDB_txn *txn, int rc)
+{
+	if (rc)
+		mdb_txn_abort(txn);
+	else
+		rc = mdb_txn_commit(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* A record: key and value bytes. */
+struct raw_rec {
+	uint8_t k[512], v[8192];
+	size_t klen, vlen;
+};
+
+/* raw_first - the first record of db into r. */
+static int raw_first(const char *dir, const char *db, struct raw_rec *r)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = raw_txn(dir, db, &env, &txn, &dbi);
+
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) == 0) {
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		if (rc == 0 && (k.mv_size > sizeof(r->k) || v.mv_size > sizeof(r->v)))
+			rc = MDB_BAD_VALSIZE;
+		if (rc == 0) {
+			memcpy(r->k, k.mv_data, r->klen = k.mv_size);
+			memcpy(r->v, v.mv_data, r->vlen = v.mv_size);
+		}
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* raw_put - write key k with value v (vlen bytes) into db. */
+static int raw_put(const char *dir, const char *db, const struct raw_rec *r,
+		   const void *v, size_t vlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val key = { r->klen, (void *)r->k }, val = { vlen, (void *)v };
+	int rc = raw_txn(dir, db, &env, &txn, &dbi);
+
+	if (rc)
+		return rc;
+	return raw_done(env, txn, mdb_put(txn, dbi, &key, &val, 0));
+}
+
+/* damage_first - replace the value of db's first record with vlen bytes
+ * of v (the old value, one byte flipped, when v is NULL); *saved keeps
+ * the record as it was. */
+static int damage_first(const char *dir, const char *db, const void *v, size_t vlen,
+			struct raw_rec *saved)
+{
+	uint8_t buf[8192];
+	int rc = raw_first(dir, db, saved);
+
+	if (rc)
+		return rc;
+	if (!v) {
+		memcpy(buf, saved->v, saved->vlen);
+		buf[saved->vlen / 2] ^= 0x55;
+		v = buf;
+		vlen = saved->vlen;
+	}
+	return raw_put(dir, db, saved, v, vlen);
+}
+
+static int restore(const char *dir, const char *db, const struct raw_rec *saved)
+{
+	return raw_put(dir, db, saved, saved->v, saved->vlen);
+}
+
+static void test_damaged_records(void)
+{
+	struct ws_seckey *sk;
+	struct signed_m v1, v2, v3;
+	struct ws_pubkey pub;
+	struct ws_pointer p, got, *ps;
+	struct ws_release r, *rels;
+	struct ws_trust *tl;
+	struct ws_follow *fl;
+	struct ws_event *ev;
+	struct raw_rec saved;
+	uint8_t ih1[20] = { 1 }, ih2[32] = { 2 }, *tor;
+	const uint8_t junk[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	int64_t highest = 77;
+	size_t n, tlen;
+	int bad;
+	ws_index *ix;
+	char *dir = xasprintf("%s/records", tmpdir);
+
+	ws_seckey_generate(&sk);
+	ws_seckey_public(sk, &pub);
+	make_signed(&v1, sk, "m", 1, NULL, 100);
+	make_signed(&v2, sk, "m", 2, v1.hash, 200);
+	make_signed(&v3, sk, "m", 3, v2.hash, 300);
+	ws_pointer_make(sk, "m", 2, ih1, ih2, v2.hash, &p);
+	CHECK(ws_index_open(dir, &ix, NULL) == 0 && add(ix, &v1) == 0 && add(ix, &v2) == 0 &&
+	      ws_index_trust_add(ix, "m", &pub) == 0 && ws_index_follow(ix, "m", &pub, 1) == 0 &&
+	      ws_index_put_pointer(ix, &p, NULL) == 0 &&
+	      ws_index_put_torrent(ix, v1.hash, (const uint8_t *)"d1:ai1ee", 8, ih2, ih1) == 0,
+	      "records: a small index");
+	ws_index_close(ix);
+
+	/* names: the record the rollback checks read */
+	CHECK(damage_first(dir, "names", junk, 8, &saved) == 0, "names record cut to 8 bytes");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "the index still opens");
+	CHECK_EQ_INT(ws_index_highest(ix, v1.m.publisher.pk, "m", &highest), WS_ECORRUPT,
+		     "highest: a short names record is an error, not version 0");
+	CHECK_EQ_INT(highest, 77, "highest: nothing written on failure");
+	CHECK_EQ_INT(ws_index_get(ix, v1.m.publisher.pk, "m", 0, &r), WS_ECORRUPT,
+		     "get: the latest version cannot be known");
+	CHECK_EQ_INT(add(ix, &v3), WS_ECORRUPT, "add: nothing accepted past a damaged record");
+	CHECK_EQ_INT(ws_index_add(ix, v1.text, v1.len, v1.sig, strlen(v1.sig), &v1.m,
+				  NULL, 0, NULL), WS_ECORRUPT, "add: an old version is not let in either");
+	ws_index_close(ix);
+	CHECK(restore(dir, "names", &saved) == 0, "names restored");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0 &&
+	      ws_index_highest(ix, v1.m.publisher.pk, "m", &highest) == 0 && highest == 2,
+	      "highest reads 2 again");
+	highest = 77;
+	CHECK(ws_index_highest(ix, v1.m.publisher.pk, "other", &highest) == 0 && highest == 0,
+	      "highest: an unknown name is 0");
+	ws_index_close(ix);
+
+	/* versions: shorter than its header, then a status out of range */
+	CHECK(damage_first(dir, "versions", junk, 8, &saved) == 0, "versions record cut to 8 bytes");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "the index still opens");
+	CHECK_EQ_INT(ws_index_list(ix, NULL, NULL, &rels, &n), WS_ECORRUPT, "list: an error");
+	CHECK_EQ_INT(ws_index_get(ix, v1.m.publisher.pk, "m", 1, &r), WS_ECORRUPT, "get: an error");
+	ws_index_close(ix);
+	memcpy(saved.v + 1, "\x55", 1);
+	CHECK(raw_put(dir, "versions", &saved, saved.v, saved.vlen) == 0, "versions status set to 0x55");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0 &&
+	      ws_index_list(ix, NULL, NULL, &rels, &n) == WS_ECORRUPT, "list: an error");
+	ws_index_close(ix);
+	saved.v[1] = WS_REL_ACCEPTED;
+	CHECK(restore(dir, "versions", &saved) == 0, "versions restored");
+
+	/* manifests: one byte changed, the size kept */
+	CHECK(damage_first(dir, "manifests", NULL, 0, &saved) == 0, "a manifest byte flipped");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "the index still opens");
+	bad = 0;
+	for (int64_t v = 1; v <= 2; v++) {
+		int ret = ws_index_get(ix, v1.m.publisher.pk, "m", v, &r);
+		if (ret == 0)
+			ws_release_release(&r);
+		bad += ret == WS_ECORRUPT;
+	}
+	CHECK_EQ_INT(bad, 1, "get: the manifest no longer matching its hash is an error");
+	ws_index_close(ix);
+	CHECK(restore(dir, "manifests", &saved) == 0, "manifest restored");
+
+	/* trust, follows, events, pointers, torrents */
+	CHECK(damage_first(dir, "trust", junk, 5, &saved) == 0, "trust record cut to 5 bytes");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "the index still opens");
+	CHECK_EQ_INT(ws_index_trust_list(ix, &tl, &n), WS_ECORRUPT, "trust list: an error");
+	CHECK_EQ_INT(ws_index_trust_check(ix, "m", pub.pk), WS_ECORRUPT, "trust check: an error");
+	CHECK_EQ_INT(ws_index_trust_remove(ix, "m", NULL), WS_ECORRUPT, "trust remove: an error");
+	ws_index_close(ix);
+	CHECK(restore(dir, "trust", &saved) == 0, "trust restored");
+	CHECK(damage_first(dir, "follows", junk, 3, &saved) == 0, "follows record cut to 3 bytes");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0 &&
+	      ws_index_follows(ix, &fl, &n) == WS_ECORRUPT, "follows: an error");
+	ws_index_close(ix);
+	CHECK(restore(dir, "follows", &saved) == 0, "follows restored");
+	CHECK(damage_first(dir, "events", junk, 8, &saved) == 0, "event record cut to 8 bytes");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0 &&
+	      ws_index_events(ix, NULL, &ev, &n) == WS_ECORRUPT, "events: an error");
+	ws_index_close(ix);
+	CHECK(restore(dir, "events", &saved) == 0, "events restored");
+	CHECK(damage_first(dir, "pointers", NULL, 0, &saved) == 0, "a pointer byte flipped");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "the index still opens");
+	CHECK_EQ_INT(ws_index_get_pointer(ix, p.pk, "m", &got), WS_ECORRUPT, "get pointer: an error");
+	CHECK_EQ_INT(ws_index_pointers(ix, &ps, &n), WS_ECORRUPT, "pointers: an error");
+	ws_index_close(ix);
+	CHECK(restore(dir, "pointers", &saved) == 0, "pointer restored");
+	CHECK(damage_first(dir, "torrents", junk, 8, &saved) == 0, "torrent record cut to 8 bytes");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0 &&
+	      ws_index_get_torrent(ix, v1.hash, &tor, &tlen, NULL, NULL) == WS_ECORRUPT,
+	      "get torrent: an error");
+	ws_index_close(ix);
+	CHECK(restore(dir, "torrents", &saved) == 0, "torrent restored");
+
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "restored: opens");
+	CHECK(ws_index_list(ix, NULL, NULL, &rels, &n) == 0 && n == 2, "restored: two releases");
+	ws_releases_free(rels, n);
+	CHECK(ws_index_get_pointer(ix, p.pk, "m", &got) == 0 && got.seq == 2, "restored: pointer");
+	CHECK(ws_index_events(ix, NULL, &ev, &n) == 0 && n > 0, "restored: events");
+	free(ev);
+	ws_index_close(ix);
+	free_signed(&v1);
+	free_signed(&v2);
+	free_signed(&v3);
+	ws_seckey_free(sk);
+	free(dir);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	if (ws_read_file(path, 1u << 30, &buf, len) < 0)
+		return NULL;
+	return (uint8_t *)buf;
+}
+
+static int spit(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(buf, 1, len, f) == len;
+	if (f && fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/* open_fails - the index in dir is refused as damaged, naming its file */
+static int open_fails(const char *dir)
+{
+	ws_index *ix = NULL;
+	char *msg = NULL;
+	int ret = ws_index_open(dir, &ix, &msg);
+	int ok = ret == WS_ECORRUPT && msg && strstr(msg, "data.mdb") &&
+		 strstr(msg, "damaged") && !ix;
+
+	if (!ok)
+		printf("#   open: %d %s\n", ret, msg ? msg : "(no message)");
+	ws_index_close(ix);
+	free(msg);
+	return ok;
+}
+
+/* The main DB's root page of the newest meta page: a leaf in a small
+ * index (LMDB 0.9's layout, as index_check.c reads it). */
+static uint64_t main_root(const uint8_t *file, size_t psize)
+{
+	uint64_t t0, t1, root;
+	const uint8_t *m;
+
+	memcpy(&t0, file + 16 + 128, 8);
+	memcpy(&t1, file + psize + 16 + 128, 8);
+	m = file + (t1 > t0 ? psize : 0);
+	memcpy(&root, m + 16 + 24 + 48 + 40, 8);
+	return root;
+}
+
+static void test_damaged_file(void)
+{
+	struct ws_seckey *sk;
+	struct signed_m v1, v2;
+	struct ws_release *rels;
+	ws_index *ix;
+	size_t len, n, psize = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *good, *bad;
+	char *dir = xasprintf("%s/file", tmpdir);
+	char *file = xasprintf("%s/data.mdb", dir);
+
+	ws_seckey_generate(&sk);
+	make_signed(&v1, sk, "m", 1, NULL, 100);
+	make_signed(&v2, sk, "m", 2, v1.hash, 200);
+	CHECK(ws_index_open(dir, &ix, NULL) == 0 && add(ix, &v1) == 0 && add(ix, &v2) == 0,
+	      "file: an index with two releases");
+	ws_index_close(ix);
+	good = slurp(file, &len);
+	CHECK(good && len > 4 * psize, "file: read it");
+	if (!good)
+		return;
+
+	CHECK(truncate(file, 0) == 0 && open_fails(dir), "cut to 0 bytes: damaged, not empty");
+	CHECK(truncate(file, 0) == 0 && open_fails(dir), "and stays so: nothing was written");
+	CHECK(truncate(file, 8192) == 0 && open_fails(dir), "cut to 8 KiB: damaged");
+	CHECK(spit(file, good, len - psize) == 0 && open_fails(dir), "one page short: damaged");
+	CHECK(spit(file, good, psize) == 0 && open_fails(dir), "one meta page only: damaged");
+
+	bad = xmalloc(len);
+	uint64_t root = main_root(good, psize);
+	CHECK(root > 1 && root < len / psize, "the main database's root page");
+	size_t offs[] = { 10, 13, 16, 17, 20 };  /* flags, bounds, record offsets */
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		char what[80];
+		memcpy(bad, good, len);
+		bad[root * psize + offs[i]] ^= 0x55;
+		snprintf(what, sizeof(what), "leaf page byte %zu flipped: damaged", offs[i]);
+		CHECK(spit(file, bad, len) == 0 && open_fails(dir), what);
+	}
+	free(bad);
+
+	CHECK(spit(file, good, len) == 0 && ws_index_open(dir, &ix, NULL) == 0, "restored: opens");
+	CHECK(ws_index_list(ix, NULL, NULL, &rels, &n) == 0 && n == 2, "restored: both releases");
+	ws_releases_free(rels, n);
+	ws_index_close(ix);
+	free(good);
+	free_signed(&v1);
+	free_signed(&v2);
+	ws_seckey_free(sk);
+	free(dir);
+	free(file);
+}
+
+/* A healthy index with branch pages, overflow values and a free list in
+ * use must pass the page walk: a false alarm would lock a user out. */
+static void test_large_index(void)
+{
+	char *dir = xasprintf("%s/large", tmpdir), *file = xasprintf("%s/data.mdb", dir);
+	static uint8_t val[3 * 4096 + 100];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	ws_index *ix;
+	uint8_t *tor = NULL, key[32];
+	size_t tlen = 0;
+	int rc = 0;
+	struct stat sb;
+
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "large: a new index");
+	ws_index_close(ix);
+	for (size_t i = 0; i < sizeof(val); i++)
+		val[i] = (uint8_t)(i * 7);
+	/* two rounds of puts, then a third of the first round deleted */
+	for (int round = 0; round < 3 && rc == 0; round++) {
+		if ((rc = raw_txn(dir, "torrents", &env, &txn, &dbi)))
+			break;
+		for (uint32_t i = 0; i < 3000 && rc == 0; i++) {
+			MDB_val k = { 32, key }, v = { 60 + (i * 37) % 2000, val };
+			memset(key, 0, 32);
+			memcpy(key, &i, 4);
+			key[31] = (uint8_t)(round & 1);
+			if (i % 50 == 0)
+				v.mv_size = sizeof(val);   /* overflow pages */
+			if (round < 2)
+				rc = mdb_put(txn, dbi, &k, &v, 0);
+			else if (i % 3)
+				rc = mdb_del(txn, dbi, &k, NULL);
+		}
+		rc = raw_done(env, txn, rc);
+	}
+	CHECK_EQ_INT(rc, 0, "large: thousands of records written, a third deleted");
+	CHECK(ws_index_open(dir, &ix, NULL) == 0, "large: the page walk passes it");
+	memset(key, 0, 32);
+	key[31] = 1;
+	CHECK(ws_index_get_torrent(ix, key, &tor, &tlen, NULL, NULL) == 0 &&
+	      tlen == sizeof(val) - 52, "large: an overflow value reads back");
+	free(tor);
+	ws_index_close(ix);
+	CHECK(stat(file, &sb) == 0 && truncate(file, sb.st_size - 4096) == 0 && open_fails(dir),
+	      "large: one page short is damaged");
+	free(dir);
+	free(file);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
@@ -322,6 +710,9 @@ int main(void)
 	test_trust();
 	test_publish();
 	test_pointers();
+	test_damaged_records();
+	test_damaged_file();
+	test_large_index();
 	ws_rm_rf(tmpdir);
 	return check_done();
 }
