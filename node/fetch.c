@@ -336,74 +336,64 @@ static int check_meta_files(struct fetch *f)
 	return 0;
 }
 
-/* Complete files the store already has, by SHA-256: sha -> absolute path. */
-struct known { uint8_t sha[32]; char *path; uint64_t size; };
+/* One file to link in from the store, found through the blobs index. */
+struct reuse {
+	struct fetch *f;
+	const char *dst;
+	uint64_t size;
+	int linked;
+};
 
-static size_t collect_known(struct fetch *f, struct known **out)
+static int try_blob(void *arg, const uint8_t mhash[32], const char *path)
 {
-	struct ws_release *rels = NULL;
-	struct known *k = NULL;
-	size_t n = 0, cnt = 0, cap = 0;
+	struct reuse *u = arg;
+	struct ws_release r;
+	struct stat sb;
+	char *src;
 
-	if (ws_index_list(f->st->index, NULL, NULL, &rels, &n))
+	if (ws_index_find_release(u->f->st->index, mhash, &r))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		struct ws_manifest m;
-		if (rels[i].status != WS_REL_ACCEPTED || !rels[i].complete ||
-		    ws_index_load(f->st->index, &rels[i]) ||
-		    ws_manifest_parse(rels[i].manifest, rels[i].manifest_len, &m, NULL))
-			continue;
-		for (size_t j = 0; j < m.nfiles; j++) {
-			if (!m.files[j].size)
-				continue;
-			if (cnt == cap) {
-				cap = cap ? 2 * cap : 64;
-				k = xrealloc(k, cap * sizeof(*k));
-			}
-			memcpy(k[cnt].sha, m.files[j].sha256, 32);
-			k[cnt].size = m.files[j].size;
-			k[cnt++].path = xasprintf("%s/%s/%s", f->st->home, rels[i].path,
-						  m.files[j].path);
-		}
-		ws_manifest_release(&m);
+	if (r.complete && r.path[0]) {
+		src = xasprintf("%s/%s/%s", u->f->st->home, r.path, path);
+		/* the source was verified when its release completed;
+		 * libtorrent's recheck verifies it again here */
+		if (stat(src, &sb) == 0 && (uint64_t)sb.st_size == u->size &&
+		    ws_store_link_file(src, u->dst, 0, NULL) == 0)
+			u->linked = 1;
+		free(src);
 	}
-	ws_releases_free(rels, n);
-	*out = k;
-	return cnt;
+	ws_release_release(&r);
+	return u->linked;
 }
 
-/* Link in files whose content the store has; returns the bytes reused. */
+/*
+ * Link in files whose content the store has: one index lookup by SHA-256
+ * per file, whatever the size of the store.  Returns the bytes reused.
+ */
 static uint64_t reuse_known(struct fetch *f)
 {
 	const struct ws_manifest *m = &f->res->m;
-	struct known *k = NULL;
-	size_t nk = collect_known(f, &k);
 	uint64_t reused = 0;
 
-	for (size_t i = 0; i < m->nfiles && nk; i++) {
+	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct ws_manifest_file *mf = &m->files[i];
-		char *dst = xasprintf("%s/%s", f->data, mf->path);
+		struct reuse u = { f, NULL, mf->size, 0 };
 		struct stat sb;
-		if (!mf->size || (stat(dst, &sb) == 0 && (uint64_t)sb.st_size == mf->size)) {
+		char *dst;
+		if (!mf->size)
+			continue;
+		dst = xasprintf("%s/%s", f->data, mf->path);
+		if (stat(dst, &sb) == 0 && (uint64_t)sb.st_size == mf->size) {
 			free(dst);
 			continue;
 		}
-		for (size_t j = 0; j < nk; j++) {
-			if (k[j].size != mf->size || memcmp(k[j].sha, mf->sha256, 32))
-				continue;
-			unlink(dst);
-			/* the source was verified when its release completed;
-			 * libtorrent's recheck verifies it again here */
-			if (ws_store_link_file(k[j].path, dst, 0, NULL) == 0) {
-				reused += mf->size;
-				break;
-			}
-		}
+		unlink(dst);
+		u.dst = dst;
+		if (ws_index_find_blob(f->st->index, mf->sha256, try_blob, &u) == 0 &&
+		    u.linked)
+			reused += mf->size;
 		free(dst);
 	}
-	for (size_t j = 0; j < nk; j++)
-		free(k[j].path);
-	free(k);
 	return reused;
 }
 
@@ -449,28 +439,23 @@ out:
 	return ret;
 }
 
+/* The release the link names is complete in the store: one lookup. */
 static int already_have(struct fetch *f)
 {
 	const struct ws_link *l = &f->o->link;
-	struct ws_release *rels = NULL;
-	size_t n = 0;
+	struct ws_release r;
 	int found = 0;
 
-	if (!l->has_mhash || ws_index_list(f->st->index, NULL, NULL, &rels, &n))
+	if (!l->has_mhash || ws_index_find_release(f->st->index, l->mhash, &r))
 		return 0;
-	for (size_t i = 0; i < n && !found; i++) {
-		if (rels[i].status != WS_REL_ACCEPTED || !rels[i].complete ||
-		    memcmp(rels[i].mhash, l->mhash, 32))
-			continue;
-		if (ws_index_load(f->st->index, &rels[i]) == 0 &&
-		    ws_manifest_verify(rels[i].manifest, rels[i].manifest_len, rels[i].sig,
-				       rels[i].sig_len, NULL, &f->res->m, NULL) == 0) {
-			f->res->relpath = xstrdup(rels[i].path);
-			f->res->total = ws_manifest_total_size(&f->res->m);
-			found = 1;
-		}
+	if (r.status == WS_REL_ACCEPTED && r.complete &&
+	    ws_manifest_verify(r.manifest, r.manifest_len, r.sig, r.sig_len, NULL,
+			       &f->res->m, NULL) == 0) {
+		f->res->relpath = xstrdup(r.path);
+		f->res->total = ws_manifest_total_size(&f->res->m);
+		found = 1;
 	}
-	ws_releases_free(rels, n);
+	ws_release_release(&r);
 	return found;
 }
 

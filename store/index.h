@@ -102,6 +102,27 @@ int ws_index_set_complete(ws_index *ix, const uint8_t pk[32], const char *name,
 			  int64_t version, const uint8_t mhash[32], const char *path);
 
 /*
+ * ws_index_find_blob - the accepted releases that list a file whose SHA-256
+ * is sha256: fn(arg, mhash, path) for each, path being the file's path in
+ * that release (valid during the call only); fn returns nonzero to stop.
+ * The release may not be complete: look it up (ws_index_find_release) and
+ * check.  Returns 0 (also when none), WS_ECORRUPT, or an I/O error.  Cost:
+ * one range lookup, whatever the size of the store.
+ */
+typedef int (*ws_blob_fn)(void *arg, const uint8_t mhash[32], const char *path);
+int ws_index_find_blob(ws_index *ix, const uint8_t sha256[32], ws_blob_fn fn,
+		       void *arg);
+
+/*
+ * ws_index_find_release - the accepted release whose manifest hashes to
+ * mhash, as ws_index_get gives it (release it with ws_release_release).
+ * WS_ENOTFOUND when the index has no such manifest or holds it only as
+ * evidence; WS_ECORRUPT; an I/O error.
+ */
+int ws_index_find_release(ws_index *ix, const uint8_t mhash[32],
+			  struct ws_release *out);
+
+/*
  * ws_index_get - the accepted release of (pk, name) at version, or the
  * highest accepted one when version is 0, with manifest and signature
  * loaded; the caller frees it with ws_release_release.  WS_ENOTFOUND when

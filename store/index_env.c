@@ -203,8 +203,14 @@ int ws_index_open(const char *dir, ws_index **out, char **msg)
 	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ix->events)) ||
 	    (rc = mdb_dbi_open(txn, "torrents", MDB_CREATE, &ix->torrents)) ||
 	    (rc = mdb_dbi_open(txn, "pointers", MDB_CREATE, &ix->pointers)) ||
-	    (rc = mdb_dbi_open(txn, "follows", MDB_CREATE, &ix->follows)))
+	    (rc = mdb_dbi_open(txn, "follows", MDB_CREATE, &ix->follows)) ||
+	    (rc = mdb_dbi_open(txn, "blobs", MDB_CREATE, &ix->blobs)))
 		goto lmdb_fail;
+	if ((ret = ix_fill_blobs(ix, txn))) {
+		ws_seterr(msg, ret, "cannot update the index '%s': %s", ix->file,
+			  ws_strerror(ret));
+		goto fail;
+	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc)

@@ -19,8 +19,15 @@ struct ws_index {
 	MDB_env *env;
 	char *file;                 /* dir/data.mdb, for messages */
 	MDB_dbi manifests, sigs, versions, names, trust, events, torrents;
-	MDB_dbi pointers, follows;
+	MDB_dbi pointers, follows, blobs;
 };
+
+/* index_blobs.c: record m's files in the blobs database (with its entry);
+ * fill the blobs database from every manifest when it is empty (an index
+ * made before it existed).  LMDB codes / WS codes as named. */
+int ix_put_blobs(ws_index *ix, MDB_txn *txn, const struct ws_manifest *m,
+		 const uint8_t mhash[32]);     /* LMDB code */
+int ix_fill_blobs(ws_index *ix, MDB_txn *txn); /* WS code */
 
 /* names value */
 struct nrec {

@@ -154,7 +154,10 @@ static int put_entry(ws_index *ix, MDB_txn *txn, const struct ws_manifest *m,
 		goto out;
 	k = (MDB_val){ version_key(kb, m->publisher.pk, m->name, m->version, mhash), kb };
 	v = (MDB_val){ vlen, rec };
-	rc = mdb_put(txn, ix->versions, &k, &v, MDB_NOOVERWRITE);
+	if ((rc = mdb_put(txn, ix->versions, &k, &v, MDB_NOOVERWRITE)))
+		goto out;
+	if (status == WS_REL_ACCEPTED)
+		rc = ix_put_blobs(ix, txn, m, mhash);
 out:
 	free(rec);
 	return rc;
@@ -610,4 +613,38 @@ int ws_index_get_torrent(ws_index *ix, const uint8_t mhash[32],
 	}
 	mdb_txn_abort(txn);
 	return ix_err(rc);
+}
+
+int ws_index_find_release(ws_index *ix, const uint8_t mhash[32],
+			  struct ws_release *out)
+{
+	MDB_txn *txn;
+	struct ws_manifest m;
+	struct ws_release r = {0};
+	char *man = NULL;
+	size_t mlen;
+	int ret = ix_begin(ix, MDB_RDONLY, &txn);
+
+	if (ret)
+		return ret;
+	ret = get_blob(txn, ix->manifests, mhash, WS_MANIFEST_MAX, &man, &mlen);
+	mdb_txn_abort(txn);
+	if (ret)
+		return ret;
+	if (ws_manifest_parse(man, mlen, &m, NULL)) {
+		free(man);
+		return WS_ECORRUPT;
+	}
+	ret = ws_index_get(ix, m.publisher.pk, m.name, m.version, &r);
+	ws_manifest_release(&m);
+	free(man);
+	if (ret)
+		return ret;
+	if (memcmp(r.mhash, mhash, 32)) {
+		/* held as evidence only, not the accepted release */
+		ws_release_release(&r);
+		return WS_ENOTFOUND;
+	}
+	*out = r;
+	return 0;
 }

@@ -90,6 +90,17 @@ static int count_events(ws_index *ix, const char *name, int kind)
 	return c;
 }
 
+struct blob_hits { int n; uint8_t mhash[32]; char path[64]; };
+
+static int count_blob(void *arg, const uint8_t mhash[32], const char *path)
+{
+	struct blob_hits *h = arg;
+	h->n++;
+	memcpy(h->mhash, mhash, 32);
+	snprintf(h->path, sizeof(h->path), "%s", path);
+	return 0;
+}
+
 static void test_chain(void)
 {
 	struct ws_seckey *sk;
@@ -158,6 +169,24 @@ static void test_chain(void)
 	CHECK(ws_index_get(ix, v1.m.publisher.pk, "m", 2, &r) == 0 && r.complete &&
 	      !strcmp(r.path, "releases/x/m/2"), "complete with its path");
 	ws_release_release(&r);
+	{
+		/* dedup: a file's SHA-256 leads to the releases that list it */
+		uint8_t sha[32];
+		struct blob_hits hits = {0};
+		memset(sha, 2, 32);
+		CHECK_EQ_INT(ws_index_find_blob(ix, sha, count_blob, &hits), 0, "find a blob");
+		CHECK(hits.n == 1 && !memcmp(hits.mhash, v2.hash, 32) &&
+		      !strcmp(hits.path, "model.safetensors"), "the blob is version 2's file");
+		memset(sha, 9, 32);
+		hits.n = 0;
+		CHECK(ws_index_find_blob(ix, sha, count_blob, &hits) == 0 && hits.n == 0,
+		      "an unknown blob finds nothing");
+		CHECK(ws_index_find_release(ix, v2.hash, &r) == 0 && r.version == 2 &&
+		      r.complete, "a release found by its manifest hash");
+		ws_release_release(&r);
+		CHECK_EQ_INT(ws_index_find_release(ix, v2old.hash, &r), WS_ENOTFOUND,
+			     "a refused manifest is not a release");
+	}
 	ws_index_close(ix);
 
 	free(dir);
