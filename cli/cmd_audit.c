@@ -1,5 +1,6 @@
 /* cmd_audit.c - weightsync audit: re-hash model files against signed manifests */
 #include "cli.h"
+#include "store/accept.h"
 #include "proto/error.h"
 #include "proto/modelfmt.h"
 #include "proto/util.h"
@@ -116,9 +117,12 @@ static void audit_one(struct cli *c, struct audit_run *run, const char *dir,
 	struct progress prog;
 	char *msg = NULL;
 	json_t *rep = run->json ? json_object() : NULL;
-	int ret, intact;
+	int ret, intact, untrusted = 0;
 
-	ret = ws_manifest_verify(manifest, mlen, sig, slen, expected, &m, &msg);
+	/* decided as fetch and import decide; an untrusted key is a warning
+	 * here, since audit only reports */
+	ret = ws_release_accept(c->store->index, manifest, mlen, sig, slen,
+				&(struct ws_accept){ NULL, expected, 1 }, &m, &untrusted, &msg);
 	if (ret) {
 		if (run->json) {
 			json_object_set_new(rep, "path", json_string(dir));
@@ -139,7 +143,7 @@ static void audit_one(struct cli *c, struct audit_run *run, const char *dir,
 	if (!run->json)
 		printf("%s@%lld  %s\n", m.name, (long long)m.version, dir);
 	warn_if_equivocated(c, m.publisher.pk, m.name);
-	if (ws_index_trust_check(c->store->index, m.name, m.publisher.pk))
+	if (untrusted)
 		warn("'%s' is signed by a key that is not trusted for '%s' here",
 		     dir, m.name);
 	progress_init(&prog, "auditing");

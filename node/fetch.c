@@ -473,14 +473,25 @@ static int lock_fetch(struct fetch *f, const char *hex, int *fd_out)
 	int timeout = f->o->stall_timeout > 0 ? f->o->stall_timeout : 60;
 	double since = ws_fetch_now();
 	time_t beat = 0;
-	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644), ret = 0;
+	int fd = -1, ret = 0;
 
-	if (fd < 0) {
-		ret = ws_seterr(f->msg, -errno, "cannot open '%s': %s", lp, strerror(errno));
-		goto out;
-	}
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		struct stat sb;
+	for (;;) {
+		struct stat sb, held;
+		if (fd < 0 && (fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+			ret = ws_seterr(f->msg, -errno, "cannot open '%s': %s", lp,
+					strerror(errno));
+			goto out;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			/* the holder before us removes the file as it lets go: a
+			 * lock on a removed file is no lock; open it again */
+			if (fstat(fd, &held) == 0 && stat(lp, &sb) == 0 &&
+			    held.st_ino == sb.st_ino && held.st_dev == sb.st_dev)
+				break;
+			close(fd);
+			fd = -1;
+			continue;
+		}
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			ret = ws_seterr(f->msg, -errno, "cannot lock '%s': %s", lp,
 					strerror(errno));
@@ -637,12 +648,6 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		}
 	}
 	ws_rm_rf(f.staging);
-	/* a fetch waiting on the lock finds the release complete either way */
-	{
-		char *lp = xasprintf("%s/tmp/fetch-%s.lock", st->home, hex);
-		unlink(lp);
-		free(lp);
-	}
 out:
 	if (f.t) {
 		ws_lt_status(f.t, &s);
@@ -660,8 +665,14 @@ out:
 		ws_lt_session_free(f.ses);
 	if (f.files)
 		ws_lt_files_free(f.files, f.nfiles);
-	if (lockfd >= 0)
+	if (lockfd >= 0) {
+		/* removed while held, so tmp/ keeps nothing of a finished fetch;
+		 * a fetch waiting on it opens the path again (lock_fetch) */
+		char *lp = xasprintf("%s/tmp/fetch-%s.lock", st->home, hex);
+		unlink(lp);
+		free(lp);
 		close(lockfd);
+	}
 	free(meta);
 	free(f.manifest);
 	free(f.sig);

@@ -1,6 +1,7 @@
 /* fetch_check.c - the downloaded manifest against the link, the trust
  * list, the torrent and the index, before any model data (fetch_impl.h) */
 #include "fetch_impl.h"
+#include "store/accept.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -12,11 +13,10 @@ int ws_fetch_check_manifest(struct fetch *f)
 {
 	const struct ws_fetch_opts *o = f->o;
 	struct ws_manifest *m = &f->res->m;
-	const struct ws_pubkey *expected = o->publisher ? o->publisher :
-					   o->link.has_pk ? &o->link.pk : NULL;
+	const struct ws_accept acc = { o->publisher, o->link.has_pk ? &o->link.pk : NULL, 0 };
 	char *mp = xasprintf("%s/" WS_MANIFEST_FILE, f->data);
 	char *sp = xasprintf("%s/" WS_SIG_FILE, f->data);
-	char want_top[WS_NAME_MAX + 32], b64[WS_PUBKEY_B64_LEN + 1];
+	char want_top[WS_NAME_MAX + 32];
 	size_t matched = 0;
 	int ret;
 
@@ -31,18 +31,13 @@ int ws_fetch_check_manifest(struct fetch *f)
 				"the link names another publisher than --publisher");
 		goto out;
 	}
-	if ((ret = ws_manifest_verify(f->manifest, f->mlen, f->sig, f->slen, expected,
-				      m, f->msg)))
-		goto out;
-	ws_manifest_hash(f->manifest, f->mlen, f->mhash);
-	ws_pubkey_to_b64(&m->publisher, b64);
-	if (!o->publisher && ws_index_trust_check(f->st->index, m->name, m->publisher.pk)) {
-		ret = ws_seterr(f->msg, WS_EUNTRUSTED,
-				"publisher %s is not trusted for '%s': trust it with "
-				"'weightsync trust add %s %s' or pass --publisher",
-				b64, m->name, m->name, b64);
+	/* signature, key and trust, decided as import and audit decide */
+	if ((ret = ws_release_accept(f->st->index, f->manifest, f->mlen, f->sig, f->slen,
+				     &acc, m, NULL, f->msg))) {
+		memset(m, 0, sizeof(*m));
 		goto out;
 	}
+	ws_manifest_hash(f->manifest, f->mlen, f->mhash);
 	if (o->link.has_mhash && memcmp(o->link.mhash, f->mhash, 32)) {
 		ret = ws_seterr(f->msg, WS_EMISMATCH,
 				"the manifest is not the one the link names");

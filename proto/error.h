@@ -26,6 +26,8 @@ enum ws_error {
 	WS_EGAP = -(WS_E_BASE + 7),        /* version skips the chain */
 	WS_EUNTRUSTED = -(WS_E_BASE + 8),  /* publisher key not trusted for the name */
 	WS_EMISMATCH = -(WS_E_BASE + 9),   /* files or sizes disagree with the manifest */
+	WS_EMANIFEST = -(WS_E_BASE + 10),  /* a release's manifest or signature
+					    * from outside is malformed */
 	WS_EVERIFY_LAST = -(WS_E_BASE + 99),
 	/* other failures */
 	WS_EFORMAT = -(WS_E_BASE + 100),   /* malformed input (manifest, key, signature) */

@@ -64,4 +64,20 @@ test_expect_success PYLT 'a torrent whose file differs in size from the manifest
 	refused_before_data 1 "differs from the manifest" $TMP/X.torrent --peer $X:$port
 '
 
+test_expect_success PYLT 'a malformed signature file: exit 1 from fetch and from import alike' '
+	rm -rf $TMP/X $TMP/X.torrent && mkdir -p $TMP/X &&
+	cp -r "$(WEIGHTSYNC_HOME=$TMP/A release_dir refuse-demo 1)" $TMP/X/ &&
+	echo "not a minisign signature" >"$TMP/X/refuse-demo@1/.weightsync/manifest.json.minisig" &&
+	port=$(free_port $X) &&
+	start_bg /usr/bin/python3 ./forge_seed.py "$TMP/X" "refuse-demo@1" $X $port $TMP/X.torrent 120 &&
+	wait_for 20 "test -s $TMP/X.torrent" &&
+	refused_before_data 1 "manifest is refused" $TMP/X.torrent --peer $X:$port &&
+	# a bundle starts with the manifest and its signature (docs/bundles)
+	(cd $TMP/X && tar -cf $TMP/X.tar "refuse-demo@1/.weightsync/manifest.json" \
+		"refuse-demo@1/.weightsync/manifest.json.minisig" \
+		$(find "refuse-demo@1" -type f ! -path "*/.weightsync/*")) &&
+	WEIGHTSYNC_HOME=$TMP/B test_must_fail 1 ws import $TMP/X.tar 2>$TMP/err &&
+	grep_q "manifest is refused" $TMP/err
+'
+
 test_done
