@@ -35,6 +35,7 @@ struct node {
 	time_t last_put, last_follow;
 	int dht_nodes;              /* routing table size at the last tick */
 	int puts_pending;           /* puts to make once the DHT has nodes */
+	int status_error;           /* the last status write failure, or 0 */
 };
 
 static void logf_(struct node *nd, const char *fmt, ...)
@@ -146,6 +147,7 @@ static void write_status(struct node *nd, const char *state)
 	struct ws_lt_session_stats ss = { 0 };
 	json_t *o, *arr = json_array();
 	char *text, *path, listen[96], started[21];
+	int ret = 0;
 
 	ws_lt_session_stats(nd->ses, &ss);
 	if (nd->dht_nodes == 0 && ss.dht_nodes > 0)
@@ -182,8 +184,14 @@ static void write_status(struct node *nd, const char *state)
 		      "updated", (json_int_t)ws_now(), "releases", arr);
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = xasprintf("%s/" WS_NODE_STATUS_FILE, nd->st->home);
-	if (text)
-		ws_write_file_atomic(path, text, strlen(text), 0644, 0);
+	if (!text) {
+		logf_(nd, "cannot format the status");
+	} else if ((ret = ws_write_file_atomic(path, text, strlen(text), 0644, 0))) {
+		/* `status` then reads a stale file: say so once per change */
+		if (ret != nd->status_error)
+			logf_(nd, "cannot write '%s': %s", path, ws_strerror(ret));
+	}
+	nd->status_error = text ? ret : nd->status_error;
 	free(text);
 	free(path);
 	json_decref(o);
@@ -197,10 +205,15 @@ static void save_resume_all(struct node *nd)
 	for (size_t i = 0; i < nd->n; i++) {
 		uint8_t *data = NULL;
 		size_t len;
-		if (ws_lt_save_resume(nd->rel[i].t, 5000, &data, &len) == 0) {
+		int ret = ws_lt_save_resume(nd->rel[i].t, 5000, &data, &len);
+		if (ret == 0) {
 			char *p = resume_path(nd, nd->rel[i].v2);
-			ws_write_file_atomic(p, data, len, 0644, 0);
+			if ((ret = ws_write_file_atomic(p, data, len, 0644, 0)))
+				logf_(nd, "cannot write '%s': %s", p, ws_strerror(ret));
 			free(p);
+		} else {
+			logf_(nd, "no resume data for %s@%lld: %s", nd->rel[i].name,
+			      (long long)nd->rel[i].version, ws_strerror(ret));
 		}
 		free(data);
 	}
