@@ -229,6 +229,7 @@ int main(int argc, char **argv)
 	seed("minisign", "pubkey-file", 0, text, strlen(text));
 	free(text);
 	seed("minisign", "signature", 1, sig, strlen(sig));
+	seed("minisign", "manifest-signature", 3, sig, strlen(sig));
 	{
 		char *kp = xasprintf("%s/plain.key", rel);
 		if (ws_seckey_save(sk, kp, NULL, &msg))

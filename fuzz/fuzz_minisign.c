@@ -4,7 +4,9 @@
  *      read from a bundle's publisher.pub)
  *   1  ws_sig_verify of the rest, as a .minisig file, over the fixture
  *      manifest with the fixture key (a signature from a peer)
- *   2  ws_seckey_load of the rest as a key file, without a password */
+ *   2  ws_seckey_load of the rest as a key file, without a password
+ *   3  ws_manifest_verify of the fixture manifest with the rest as its
+ *      signature file (the trusted comment must name that manifest) */
 #include "fixture.h"
 
 static char *manifest, *tmp, *keyfile;
@@ -43,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	text = xmalloc(len);
 	memcpy(text, data + 1, len - 1);
 	text[len - 1] = '\0';
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		ret = ws_pubkey_parse(text, &out);
 		break;
@@ -57,6 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if ((ret = ws_seckey_load(keyfile, NULL, &sk, &enc, &msg)) == 0)
 			ws_seckey_free(sk);
 		break;
+	case 3: {
+		struct ws_manifest m;
+		ret = ws_manifest_verify(manifest, mlen, (const char *)data + 1, len - 1,
+					 &pk, &m, &msg);
+		if (ret == 0)
+			ws_manifest_release(&m);
+		break;
+	}
 	}
 	fx_note("minisign", ret, msg);
 	free(tc);
