@@ -184,13 +184,15 @@ rerun() {
 	fi
 }
 
-# kill_during CAMPAIGN ROUND MAXMS CMD... - start CMD, SIGKILL it after a
-# random 0..MAXMS ms (unless it is over by then); records what happened
+# kill_during CAMPAIGN ROUND CMD... - start CMD, SIGKILL it after a random
+# 0..RUN_MS ms (unless it is over by then; then the window shrinks to that
+# time for the next round, as the command runs faster than measured);
+# records what happened
 kill_during() {
-	local c=$1 r=$2 max=$3 pid t rc; shift 3
+	local c=$1 r=$2 pid t rc; shift 2
 	start "$@"
 	pid=$BGPID
-	t=$(rand "$max")
+	t=$(rand $(( RUN_MS + 1 )))
 	ms_sleep "$t"
 	if kill -0 "$pid" 2>/dev/null; then
 		stop_pid "$pid" 9
@@ -198,6 +200,7 @@ kill_during() {
 	else
 		wait "$pid" 2>/dev/null; rc=$?
 		record "$c" "$r" finished-first note "exit $rc before ${t} ms"
+		RUN_MS=$t
 		[ "$(rc_kind $rc)" = exit ] || record "$c" "$r" crash FAIL "exit $rc ($(rc_kind $rc)) without a kill"
 	fi
 }
@@ -219,9 +222,9 @@ python3 "$TESTS/gen_model.py" "$TMP/model" $(( MB * 1048576 / 2 )) >/dev/null ||
 P=$TMP/P
 ws "$P" keygen --no-password || { say "keygen failed: $(cat "$TMP/out")"; exit 2; }
 PUBKEY=$P/keys/publisher.key.pub
-PUB_MS=$(time_ms ws "$P" publish "$TMP/model" --name soak)
+RUN_MS=$(time_ms ws "$P" publish "$TMP/model" --name soak)
 ws "$P" list || { say "the first publish failed"; exit 2; }
-say "publish takes ${PUB_MS} ms"
+say "publish takes ${RUN_MS} ms"
 
 # ---- campaigns ----
 
@@ -231,7 +234,7 @@ campaign_publish() {
 		rm -f "$TMP/model/config.json"
 		echo "{\"round\": $r, \"seed\": $SEED}" >"$TMP/model/config.json"
 		versions "$P" soak >"$TMP/before" 2>/dev/null || : >"$TMP/before"
-		kill_during publish "$r" $(( PUB_MS * 3 / 2 )) \
+		kill_during publish "$r" \
 			"$WS_BIN" --home "$P" publish "$TMP/model" --name soak
 		check publish "$r" "$P" soak "$TMP/before" 1
 		versions "$P" soak >"$TMP/before" 2>/dev/null || : >"$TMP/before"
@@ -259,7 +262,8 @@ s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' $A)
 		h=$TMP/F$r
 		ws "$h" trust add soak "$PUBKEY"
 		# at 8 MB/s the fetch takes about MB/8 s; kill inside that
-		kill_during fetch "$r" $(( MB * 1000 / 8 + 500 )) \
+		RUN_MS=$(( MB * 1000 / 8 + 500 ))
+		kill_during fetch "$r" \
 			"$WS_BIN" --home "$h" fetch "$link" --peer "$A:$port" --listen "$B:0" \
 			--no-dht --timeout 30
 		check fetch "$r" "$h" soak /dev/null
@@ -276,13 +280,13 @@ s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' $A)
 }
 
 campaign_import() {
-	local ms h r rc
+	local h r rc
 	ws "$P" export soak@1 -o "$TMP/b.tar" || { record import 0 setup FAIL "export: $(cat "$TMP/out")"; return; }
-	ms=$(time_ms ws "$TMP/I0" import "$TMP/b.tar" --publisher "$PUBKEY")
+	RUN_MS=$(time_ms ws "$TMP/I0" import "$TMP/b.tar" --publisher "$PUBKEY")
 	for r in $(seq 1 "$ROUNDS"); do
 		h=$TMP/I$r
 		ws "$h" trust add soak "$PUBKEY"
-		kill_during import "$r" $(( ms * 3 / 2 )) \
+		kill_during import "$r" \
 			"$WS_BIN" --home "$h" import "$TMP/b.tar"
 		check import "$r" "$h" soak /dev/null
 		rerun import "$r" ws "$h" import "$TMP/b.tar"
@@ -295,12 +299,12 @@ campaign_import() {
 }
 
 campaign_export() {
-	local ms r others
-	ms=$(time_ms ws "$P" export soak@1 -o "$TMP/e0.tar")
+	local r others
+	RUN_MS=$(time_ms ws "$P" export soak@1 -o "$TMP/e0.tar")
 	for r in $(seq 1 "$ROUNDS"); do
 		mkdir -p "$TMP/E$r"
 		versions "$P" soak >"$TMP/before" 2>/dev/null || : >"$TMP/before"
-		kill_during export "$r" $(( ms * 3 / 2 )) \
+		kill_during export "$r" \
 			"$WS_BIN" --home "$P" export soak@1 -o "$TMP/E$r/out.tar"
 		check export "$r" "$P" soak "$TMP/before" 1
 		# a killed export leaves nothing, or a whole bundle
