@@ -375,7 +375,7 @@ corrupt_run() {
 }
 
 campaign_corrupt() {
-	local src size r cut used i off
+	local src size r cut i what
 	[ -e "$TMP/b.tar" ] || ws "$P" export soak@1 -o "$TMP/b.tar"
 	src=$TMP/P/index/data.mdb
 	size=$(stat -c %s "$src")
@@ -388,20 +388,31 @@ campaign_corrupt() {
 		truncate -s "$cut" "$TMP/C/index/data.mdb"
 		corrupt_run "$r" "truncated to $cut bytes" "$TMP/C"
 	done
-	used=$(( size > 65536 ? 65536 : size ))
 	for i in $(seq 1 "$ROUNDS"); do
 		r=$((r + 1))
 		rm -rf "$TMP/C"
 		cp -a "$P" "$TMP/C"
-		# flip one byte in the used pages (past the two meta pages)
-		off=$(( 8192 + $(rand $(( used - 8192 ))) ))
-		python3 - "$TMP/C/index/data.mdb" "$off" <<'PY'
-import sys
-p, off = sys.argv[1], int(sys.argv[2])
-with open(p, "r+b") as f:
-    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0xff]))
+		# one byte of a B-tree page: in odd rounds in its header (lower,
+		# upper, first node offset), in even rounds anywhere in the page
+		what=$(python3 - "$TMP/C/index/data.mdb" "$i" "$(rand 1000000)" <<'PY'
+import random, struct, sys
+p, i, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+data = bytearray(open(p, "rb").read())
+ps = 4096
+# LMDB page header: pgno (8), pad (2), flags (2), lower (2), upper (2);
+# 1 = branch, 2 = leaf
+pages = [n for n in range(2, len(data) // ps)
+         if struct.unpack_from("<H", data, n * ps + 10)[0] & 3]
+n = rng.choice(pages)
+off = n * ps + (rng.randrange(12, 18) if i % 2 else rng.randrange(16, ps))
+data[off] ^= 1 << rng.randrange(8)
+open(p, "wb").write(data)
+kind = "leaf" if struct.unpack_from("<H", data, n * ps + 10)[0] & 2 else "branch"
+print("%s page %d byte %d flipped" % (kind, n, off - n * ps))
 PY
-		corrupt_run "$r" "byte $off flipped" "$TMP/C"
+)
+		corrupt_run "$r" "$what" "$TMP/C"
 	done
 	rm -rf "$TMP/C"
 }
