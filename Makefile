@@ -4,6 +4,10 @@
 #   make test       unit, CLI and swarm tests (TAP, through prove)
 #   make demo       the local demo
 #   make asan       build and test with AddressSanitizer + UBSan in build-asan/
+#   make fuzz       libFuzzer harnesses (fuzz/, clang) in build-fuzz/, each run
+#                   FUZZ_SECONDS (60); make fuzz-replay runs the corpora once;
+#                   make fuzz-corpus regenerates the seeds
+#   make soak       crash campaigns (scripts/soak.sh, SOAK_ROUNDS)
 #   make bench      benchmarks (bench/), several GiB of temporary data
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages the project needs
@@ -34,19 +38,24 @@ LIB_C    := $(wildcard proto/*.c store/*.c node/*.c)
 LIB_CXX  := $(wildcard node/*.cpp)
 CLI_C    := $(wildcard cli/*.c)
 UNIT_C   := $(wildcard tests/unit/test_*.c)
+FUZZ_C   := $(wildcard fuzz/fuzz_*.c)
 
 LIB_OBJ  := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cpp=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_C:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_C:%.c=$(BUILD)/%)
+FUZZ_BIN := $(FUZZ_C:%.c=$(BUILD)/%)
 LIBWS    := $(BUILD)/libweightsync.a
 
 DEB_PACKAGES := build-essential pkg-config libtorrent-rasterbar-dev \
 	libsodium-dev liblmdb-dev libarchive-dev libjansson-dev libssl-dev \
 	minisign zstd perl python3 python3-libtorrent lmdb-utils strace
 
-.PHONY: all deps test unit-test cli-test swarm-test demo asan bench install uninstall clean
-# keep the unit tests' objects: they are intermediate files to make
-.SECONDARY:
+.PHONY: all deps test unit-test cli-test swarm-test run-tests demo asan bench \
+	fuzz fuzz-build fuzz-replay fuzz-corpus soak install uninstall clean
+# keep the unit tests' and fuzzers' objects: they are intermediate files to
+# make.  Only those: a bare .SECONDARY makes every target intermediate, and
+# then a copied ./weightsync stood for a $(BUILD)/weightsync never built.
+.SECONDARY: $(UNIT_BIN:=.o) $(FUZZ_BIN:=.o) $(BUILD)/fuzz/corpus.o
 
 all: $(BUILD)/.deps-ok weightsync
 
@@ -79,13 +88,21 @@ $(BUILD)/%.o: %.cpp | $(BUILD)/.deps-ok
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBWS)
 	$(CC) $(SAN) -o $@ $< $(LIBWS) $(LIBS)
 
-test: all $(UNIT_BIN)
-	WS_BIN=$(CURDIR)/$(BUILD)/weightsync WS_UNIT_DIR=$(CURDIR)/$(BUILD)/tests/unit \
-		./tests/run
+# The tests run $(BUILD)/weightsync, so they depend on it by name, not
+# through the copied ./weightsync (which may come from another build).
+TEST_DEPS := $(BUILD)/.deps-ok $(BUILD)/weightsync $(UNIT_BIN)
+RUN_TESTS  = WS_BIN=$(CURDIR)/$(BUILD)/weightsync \
+	     WS_UNIT_DIR=$(CURDIR)/$(BUILD)/tests/unit ./tests/run
 
-unit-test cli-test swarm-test: all $(UNIT_BIN)
-	WS_BIN=$(CURDIR)/$(BUILD)/weightsync WS_UNIT_DIR=$(CURDIR)/$(BUILD)/tests/unit \
-		./tests/run $(@:-test=)
+test: all $(TEST_DEPS)
+	$(RUN_TESTS)
+
+unit-test cli-test swarm-test: all $(TEST_DEPS)
+	$(RUN_TESTS) $(@:-test=)
+
+# the tests of whatever $(BUILD) is, without touching ./weightsync
+run-tests: $(TEST_DEPS)
+	$(RUN_TESTS)
 
 demo: all
 	WS_BIN=$(CURDIR)/$(BUILD)/weightsync ./scripts/demo.sh
@@ -93,7 +110,48 @@ demo: all
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		WS_ASAN=1 test
+		run-tests
+
+# Fuzzing: the library and harnesses built with clang's libFuzzer in
+# build-fuzz/ (fuzz/README.md).  fuzz-build is the inner step.
+FUZZ_CC      ?= clang
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+fuzz-build: $(FUZZ_BIN) $(BUILD)/fuzz/corpus
+
+# linked by $(CXX): clang's UBSan needs its C++ runtime for the shim
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(LIBWS)
+	$(CXX) $(SAN) -fsanitize=fuzzer -o $@ $< $(LIBWS) $(LIBS)
+
+# the seed generator (fuzz/make-corpus.sh) is an ordinary program
+$(BUILD)/fuzz/corpus: $(BUILD)/fuzz/corpus.o $(LIBWS)
+	$(CXX) $(SAN) -o $@ $< $(LIBWS) $(LIBS)
+
+FUZZ_MAKE = $(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) \
+	OPT="-O1 -g -fno-omit-frame-pointer" \
+	SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-build
+
+fuzz:
+	@./scripts/deps.sh $(FUZZ_PACKAGES)
+	$(FUZZ_MAKE)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run build-fuzz/fuzz
+
+fuzz-replay:
+	@./scripts/deps.sh $(FUZZ_PACKAGES)
+	$(FUZZ_MAKE)
+	./fuzz/run -replay build-fuzz/fuzz
+
+# regenerate the committed seeds (fuzz/corpus/) from fuzz/fixture.h
+fuzz-corpus:
+	@./scripts/deps.sh $(FUZZ_PACKAGES)
+	$(FUZZ_MAKE)
+	./fuzz/make-corpus.sh build-fuzz/fuzz/corpus
+
+soak: all
+	WS_BIN=$(CURDIR)/$(BUILD)/weightsync ./scripts/soak.sh
 
 BENCH_PACKAGES := curl nginx aria2 opentracker time busybox
 
@@ -109,6 +167,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/weightsync
 
 clean:
-	rm -rf build build-asan weightsync
+	rm -rf build build-asan build-fuzz weightsync
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d) \
+	$(BUILD)/fuzz/corpus.d
