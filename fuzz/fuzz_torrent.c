@@ -1,10 +1,10 @@
 /* fuzz_torrent.c - a .torrent handed over by peers, checked against the
  * signed manifest before any model data is asked for.
  *
- * The check is the static verify_manifest() of node/fetch.c (with
- * check_meta_files() before it, as ws_fetch_run calls them), reached by
- * including that file: the harness runs the very code a fetch runs, not a
- * copy.  The torrent is parsed by libtorrent through the shim (ws_lt_add,
+ * The check is ws_fetch_check_manifest() (node/fetch_check.c), with the
+ * static check_meta_files() of node/fetch.c before it, as ws_fetch_run
+ * calls them; that file is included to reach it: the harness runs the very
+ * code a fetch runs, not a copy.  The torrent is parsed by libtorrent through the shim (ws_lt_add,
  * paused, no file wanted) and listed with ws_lt_files, as after a magnet's
  * metadata arrives.  The manifest and signature are the fixture's (what a
  * fetch would have downloaded first), so a mutated torrent is checked
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		goto out;
 	ret = check_meta_files(&f);
 	if (ret == 0)
-		ret = verify_manifest(&f);
+		ret = ws_fetch_check_manifest(&f);
 	fx_note("torrent check", ret, msg);
 	if (ret == 0) {
 		/* accepted: then every manifest file is in the torrent with
