@@ -255,10 +255,8 @@ static int add_known(struct fetch *f, const uint8_t *t, size_t len, char **msg)
 	int *d = NULL, ret = WS_ENOTFOUND;
 
 	if (ws_fetch_resume_open(f, &r, &rlen, &d, &nd) == 0) {
-		uint64_t reread = 0;
 		ret = ws_lt_add_resumed(f->ses, t, len, f->staging, r, rlen, d, nd,
-					&reread, WS_LT_NO_FILES, &f->t, NULL);
-		f->res->rechecked += reread;
+					WS_LT_NO_FILES, &f->t, NULL);
 		if (ret == 0) {
 			f->resumed = 1;
 			f->res->distrusted_files = (int)nd;

@@ -74,9 +74,8 @@ struct ws_fetch_result {
 	double resolve_seconds;     /* time to resolve the name */
 	double first_data_seconds;  /* from start to the first model byte, 0
 				     * when none was downloaded */
-	uint64_t resumed;           /* bytes this run started with: vouched
-				     * for by the fetch's own resume data, or
-				     * read back (rechecked) and verified */
+	uint64_t resumed;           /* bytes this run started with, vouched
+				     * for by the fetch's own resume data */
 	uint64_t rechecked;         /* bytes libtorrent read back from disk to
 				     * check them (no usable resume data, or
 				     * files linked in from the store) */

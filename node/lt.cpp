@@ -8,7 +8,6 @@
 
 extern "C" {
 #include "proto/error.h"
-#include "proto/merkle.h"
 }
 
 #include <libtorrent/add_torrent_params.hpp>
@@ -784,90 +783,20 @@ static void forget_files(lt::add_torrent_params &p, lt::torrent_info const &ti,
 	}
 }
 
-/*
- * Pieces that reached the disk after the resume data was saved: the data
- * is there, the resume data does not claim it.  Check each against its v2
- * hash (the piece layer from the torrent, or the file's pieces root for a
- * file of one piece) and claim the ones that match, so that what arrived
- * since the last save is read once, not downloaded again.  Holes in sparse
- * files are skipped without reading.  Returns the bytes read.
- */
-static std::uint64_t claim_written(lt::add_torrent_params &p,
-				   lt::torrent_info const &ti,
-				   std::string const &save_path,
-				   const int *distrust, size_t ndistrust)
-{
-	lt::file_storage const &fs = ti.files();
-	std::int64_t const plen = fs.piece_length();
-	std::uint64_t read_bytes = 0;
-	std::vector<std::uint8_t> buf;
-
-	if (!ti.info_hashes().has_v2() || p.have_pieces.empty())
-		return 0;
-	for (lt::file_index_t i : fs.file_range()) {
-		std::int64_t const size = fs.file_size(i);
-		if (fs.pad_file_at(i) || size == 0 ||
-		    std::find(distrust, distrust + ndistrust, static_cast<int>(i)) !=
-		    distrust + ndistrust)
-			continue;
-		lt::sha256_hash const root = fs.root(i);
-		lt::span<char const> layer;
-		if (size > plen) {
-			layer = ti.piece_layer(i);
-			if (layer.empty())
-				continue;  /* no layer: nothing to check against */
-		}
-		std::string const path = fs.file_path(i, save_path);
-		int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		int const first = static_cast<int>(fs.map_file(i, 0, 0).piece);
-		int const n = static_cast<int>((size + plen - 1) / plen);
-		for (int j = 0; j < n; j++) {
-			lt::piece_index_t const pi(first + j);
-			if (pi >= p.have_pieces.end_index() || p.have_pieces.get_bit(pi))
-				continue;
-			std::int64_t const off = std::int64_t(j) * plen;
-			std::size_t const len = static_cast<std::size_t>(
-				std::min(plen, size - off));
-			/* all hole: never written */
-			off_t const d = ::lseek(fd, off, SEEK_DATA);
-			if (d < 0 || d >= off + static_cast<std::int64_t>(len))
-				continue;
-			buf.resize(len);
-			if (::pread(fd, buf.data(), len, off) != static_cast<ssize_t>(len))
-				continue;
-			read_bytes += len;
-			std::uint8_t got[32];
-			std::uint64_t const width = size > plen
-				? static_cast<std::uint64_t>(plen / 16384)
-				: ws_merkle_leaves_for(static_cast<std::uint64_t>(size));
-			ws_merkle_subtree_root(buf.data(), len, width, got);
-			char const *want = size > plen
-				? layer.data() + std::size_t(j) * 32 : root.data();
-			if (std::memcmp(got, want, 32) == 0)
-				p.have_pieces.set_bit(pi);
-		}
-		::close(fd);
-	}
-	return read_bytes;
-}
-
 extern "C" int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
 			 const char *save_path, const uint8_t *resume,
 			 size_t rlen, unsigned flags, ws_lt_torrent **out,
 			 char **msg)
 {
 	return ws_lt_add_resumed(s, torrent, len, save_path, resume, rlen,
-				 nullptr, 0, nullptr, flags, out, msg);
+				 nullptr, 0, flags, out, msg);
 }
 
 extern "C" int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent,
 				 size_t len, const char *save_path,
 				 const uint8_t *resume, size_t rlen,
 				 const int *distrust, size_t ndistrust,
-				 uint64_t *reread, unsigned flags,
-				 ws_lt_torrent **out, char **msg)
+				 unsigned flags, ws_lt_torrent **out, char **msg)
 {
 	if (!s || !torrent || !save_path || !out)
 		return -EINVAL;
@@ -905,8 +834,6 @@ extern "C" int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent,
 		}
 		if (resume && ndistrust)
 			forget_files(p, *ti, distrust, ndistrust);
-		if (resume && reread)
-			*reread = claim_written(p, *ti, save_path, distrust, ndistrust);
 		p.ti = ti;
 		p.save_path = save_path;
 		if (flags & WS_LT_SEED_MODE)
@@ -1084,18 +1011,13 @@ extern "C" int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport)
 		lt::address addr = lt::make_address(host, ec);
 		if (ec)
 			return -EINVAL;
-		/* a v2 handshake where the torrent has v2: only then does
-		 * libtorrent ask the peer for piece-layer hashes as it goes, so
-		 * pieces are proven against the merkle tree on arrival instead of
-		 * passing on their v1 SHA-1 until a whole file is in */
-		lt::pex_flags_t flags = lt::pex_encryption | lt::pex_utp | lt::pex_holepunch;
-		auto ti = t->h.torrent_file();
-		lt::info_hash_t const ih = ti && ti->is_valid() ? ti->info_hashes()
-			: t->h.info_hashes();
-		if (ih.has_v2())
-			flags |= lt::pex_lt_v2;
+		/* not with pex_lt_v2: a v2 handshake makes libtorrent 2.0.8 ask
+		 * for piece-layer hashes as it goes, and a layer hash that comes
+		 * while a piece's v1 check is still running stops a hybrid
+		 * torrent with "v1 and v2 hashes do not describe the same data"
+		 * (torrent::add_hashes); docs/datapath.md */
 		t->h.connect_peer(lt::tcp::endpoint(addr,
-			static_cast<std::uint16_t>(port)), {}, flags);
+			static_cast<std::uint16_t>(port)));
 		return 0;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;

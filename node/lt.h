@@ -241,17 +241,13 @@ int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
  * ws_lt_add_resumed - ws_lt_add, but the files whose libtorrent indices are
  * in distrust[0..ndistrust) (changed on disk since the resume data was
  * saved) lose the pieces the resume data says they have: they are
- * downloaded again.  With reread non-NULL, pieces of the other files that
- * reached the disk after the resume data was saved (data where the resume
- * data claims none) are read and checked against their v2 hashes (the
- * torrent's piece layers, or a one-piece file's root) and claimed when they
- * match; *reread gets the bytes read.  Nothing else is read.  distrust and
- * reread are ignored without resume data.  Errors as ws_lt_add.
+ * downloaded again.  distrust is ignored without resume data.  Errors as
+ * ws_lt_add.
  */
 int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent, size_t len,
 		      const char *save_path, const uint8_t *resume, size_t rlen,
-		      const int *distrust, size_t ndistrust, uint64_t *reread,
-		      unsigned flags, ws_lt_torrent **out, char **msg);
+		      const int *distrust, size_t ndistrust, unsigned flags,
+		      ws_lt_torrent **out, char **msg);
 
 /*
  * ws_lt_add_magnet - add by info-hash only; metadata comes from peers.

@@ -151,21 +151,6 @@ void ws_merkle_chunk_root(const uint8_t *data, size_t len, uint64_t width,
 	reduce(leaves, n, width, 1, out);
 }
 
-void ws_merkle_subtree_root(const uint8_t *data, size_t len, uint64_t width,
-			    uint8_t out[32])
-{
-	uint64_t n = (len + WS_BLOCK_SIZE - 1) / WS_BLOCK_SIZE;
-	uint8_t (*leaves)[32] = xmalloc((n ? n : 1) * 32);
-
-	for (uint64_t i = 0; i < n; i++) {
-		size_t off = (size_t)i * WS_BLOCK_SIZE;
-		size_t b = len - off < WS_BLOCK_SIZE ? len - off : WS_BLOCK_SIZE;
-		ws_sha256(data + off, b, leaves[i]);
-	}
-	reduce(leaves, n, width, 1, out);
-	free(leaves);
-}
-
 void ws_merkle_root_from_chunks(const uint8_t (*chunks)[32], uint64_t nchunks,
 				uint64_t size, uint8_t out[32])
 {

@@ -53,17 +53,6 @@ void ws_merkle_chunk_root(const uint8_t *data, size_t len, uint64_t width,
 			  uint8_t out[32]);
 
 /*
- * ws_merkle_subtree_root - root of the subtree over data[0..len) as BEP 52
- * hashes it: SHA-256 leaves of 16 KiB blocks (the last one at its real
- * length), width leaves in all (a power of two >= the blocks; missing
- * leaves are zero).  A v2 piece-layer hash is this over one piece with
- * width = piece_size / 16 KiB; a file of at most one piece has its pieces
- * root with width = ws_merkle_leaves_for(size).
- */
-void ws_merkle_subtree_root(const uint8_t *data, size_t len, uint64_t width,
-			    uint8_t out[32]);
-
-/*
  * ws_merkle_root_from_chunks - the file's pieces root from its nchunks
  * chunk roots (as ws_merkle_chunk_root made them) and its size.
  */
