@@ -40,8 +40,9 @@ int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 			uint64_t np = (h->size + p->piece_size - 1) / p->piece_size;
 			layers[i] = xcalloc(np, 32);
 			if ((ret = ws_merkle_piece_layer((const uint8_t (*)[32])h->chunks,
-							 h->nchunks, h->size,
-							 p->piece_size, layers[i]))) {
+							 h->nchunks, h->chunk_size,
+							 h->size, p->piece_size,
+							 layers[i]))) {
 				ws_seterr(msg, ret, "cannot build the piece layer of '%s'",
 					  files[i].path);
 				goto out;
