@@ -11,13 +11,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One torrent file from its hashes; a file of more than one piece gets its
+ * v2 piece layer in *layer (malloc'd, the caller frees it). */
+static int lt_file_from_hashes(struct ws_lt_file *f, const char *path,
+			       const struct ws_hash_file *h, uint64_t piece_size,
+			       uint8_t (**layer)[32], char **msg)
+{
+	int ret;
+
+	f->path = path;
+	f->size = h->size;
+	f->pieces_root = h->root;
+	f->v1_pieces = (const uint8_t *)h->v1;
+	if (h->size <= piece_size)
+		return 0;
+	*layer = xcalloc((h->size + piece_size - 1) / piece_size, 32);
+	if ((ret = ws_merkle_piece_layer((const uint8_t (*)[32])h->chunks, h->nchunks,
+					 h->chunk_size, h->size, piece_size, *layer)))
+		return ws_seterr(msg, ret, "cannot build the piece layer of '%s'", path);
+	f->v2_pieces = (const uint8_t *)*layer;
+	return 0;
+}
+
 int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 			    const char *const *web_seeds, size_t n_web_seeds,
 			    struct ws_release_torrent *out, char **msg)
 {
 	const size_t n = p->m.nfiles;
 	struct ws_lt_file *files = xcalloc(n + 2, sizeof(*files));
-	uint8_t (**layers)[32] = xcalloc(n, sizeof(*layers));
+	uint8_t (**layers)[32] = xcalloc(n + 2, sizeof(*layers));
 	struct ws_hash_file meta[2];
 	/* before the commit the release is still in its staging folder */
 	char *folder = p->stage ? xstrdup(p->stage) : ws_store_path(st, p->relpath), *name;
@@ -30,25 +52,10 @@ int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 		ret = ws_seterr(msg, -EINVAL, "release was not hashed for the swarm");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct ws_hash_file *h = &p->hashes[i];
-		files[i].path = p->m.files[i].path;
-		files[i].size = h->size;
-		files[i].pieces_root = h->root;
-		files[i].v1_pieces = (const uint8_t *)h->v1;
-		if (h->size > p->piece_size) {
-			uint64_t np = (h->size + p->piece_size - 1) / p->piece_size;
-			layers[i] = xcalloc(np, 32);
-			if ((ret = ws_merkle_piece_layer((const uint8_t (*)[32])h->chunks,
-							 h->nchunks, h->size,
-							 p->piece_size, layers[i]))) {
-				ws_seterr(msg, ret, "cannot build the piece layer of '%s'",
-					  files[i].path);
-				goto out;
-			}
-			files[i].v2_pieces = (const uint8_t *)layers[i];
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		if ((ret = lt_file_from_hashes(&files[i], p->m.files[i].path, &p->hashes[i],
+					       p->piece_size, &layers[i], msg)))
+			goto out;
 	/* the manifest and its signature travel in the torrent too: a fetch
 	 * gets them first and checks them before asking for model data */
 	meta[0].path = xasprintf("%s/" WS_MANIFEST_FILE, folder);
@@ -62,12 +69,12 @@ int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 		ws_seterr(msg, ret, "cannot hash the manifest files: %s", ws_strerror(ret));
 		goto out;
 	}
-	for (int i = 0; i < 2; i++) {
-		files[n + i].path = i ? WS_SIG_FILE : WS_MANIFEST_FILE;
-		files[n + i].size = meta[i].size;
-		files[n + i].pieces_root = meta[i].root;
-		files[n + i].v1_pieces = (const uint8_t *)meta[i].v1;
-	}
+	/* with small pieces a big release's manifest is several pieces: it
+	 * needs a piece layer like any file */
+	for (int i = 0; i < 2; i++)
+		if ((ret = lt_file_from_hashes(&files[n + i], i ? WS_SIG_FILE : WS_MANIFEST_FILE,
+					       &meta[i], p->piece_size, &layers[n + i], msg)))
+			goto out;
 	name = strrchr(p->relpath, '/') + 1;
 	if ((ret = ws_lt_torrent_build(files, n + 2, (uint32_t)p->piece_size, name,
 				       web_seeds, n_web_seeds, &out->torrent,
@@ -77,7 +84,7 @@ int ws_torrent_from_publish(struct ws_store *st, const struct ws_publish *p,
 	out->link = ws_link_format(out->v1, out->v2, &p->m.publisher, p->m.name,
 				   p->m.version, mhash);
 out:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n + 2; i++)
 		free(layers[i]);
 	for (int i = 0; i < 2; i++) {
 		ws_hash_file_release(&meta[i]);

@@ -138,6 +138,23 @@ static void reduce(uint8_t (*nodes)[32], uint64_t n, uint64_t width,
 	memcpy(out, n ? nodes[0] : pad, 32);
 }
 
+uint64_t ws_merkle_chunk_size(uint64_t piece_size)
+{
+	return piece_size && piece_size < WS_CHUNK_SIZE ? piece_size : WS_CHUNK_SIZE;
+}
+
+uint64_t ws_merkle_chunk_width(uint64_t chunk_size, uint64_t size)
+{
+	uint64_t w = ws_merkle_leaves_for(size), cw = chunk_size / WS_BLOCK_SIZE;
+	return w < cw ? w : cw;
+}
+
+static int chunk_size_ok(uint64_t chunk_size)
+{
+	return chunk_size >= WS_BLOCK_SIZE && chunk_size <= WS_CHUNK_SIZE &&
+	       !(chunk_size & (chunk_size - 1));
+}
+
 void ws_merkle_chunk_root(const uint8_t *data, size_t len, uint64_t width,
 			  uint8_t out[32])
 {
@@ -152,7 +169,8 @@ void ws_merkle_chunk_root(const uint8_t *data, size_t len, uint64_t width,
 }
 
 void ws_merkle_root_from_chunks(const uint8_t (*chunks)[32], uint64_t nchunks,
-				uint64_t size, uint8_t out[32])
+				uint64_t chunk_size, uint64_t size,
+				uint8_t out[32])
 {
 	uint8_t (*nodes)[32];
 
@@ -166,37 +184,63 @@ void ws_merkle_root_from_chunks(const uint8_t (*chunks)[32], uint64_t nchunks,
 	}
 	nodes = xmalloc(nchunks * 32);
 	memcpy(nodes, chunks, nchunks * 32);
-	reduce(nodes, nchunks, next_pow2(nchunks), WS_CHUNK_BLOCKS, out);
+	reduce(nodes, nchunks, next_pow2(nchunks), chunk_size / WS_BLOCK_SIZE, out);
 	free(nodes);
 }
 
 int ws_merkle_piece_layer(const uint8_t (*chunks)[32], uint64_t nchunks,
-			  uint64_t size, uint64_t piece_size,
-			  uint8_t (*out)[32])
+			  uint64_t chunk_size, uint64_t size,
+			  uint64_t piece_size, uint8_t (*out)[32])
 {
 	uint64_t per, npieces;
 	uint8_t (*nodes)[32];
 
-	if (piece_size < WS_CHUNK_SIZE || (piece_size & (piece_size - 1)) ||
-	    size <= piece_size)
+	if (!chunk_size_ok(chunk_size) || piece_size < chunk_size ||
+	    (piece_size & (piece_size - 1)) || size <= piece_size ||
+	    nchunks != (size + chunk_size - 1) / chunk_size)
 		return WS_EFORMAT;
-	per = piece_size / WS_CHUNK_SIZE;
+	per = piece_size / chunk_size;
 	npieces = (size + piece_size - 1) / piece_size;
 	nodes = xmalloc(per * 32);
 	for (uint64_t p = 0; p < npieces; p++) {
 		uint64_t first = p * per;
 		uint64_t n = nchunks - first < per ? nchunks - first : per;
 		memcpy(nodes, chunks[first], n * 32);
-		reduce(nodes, n, per, WS_CHUNK_BLOCKS, out[p]);
+		reduce(nodes, n, per, chunk_size / WS_BLOCK_SIZE, out[p]);
 	}
 	free(nodes);
 	return 0;
 }
 
-uint64_t ws_piece_size_for(uint64_t total)
+/* Pieces of a release in pieces of ps bytes, beyond each file's first. */
+static uint64_t extra_pieces(const uint64_t *sizes, size_t n, uint64_t ps)
 {
-	uint64_t ps = WS_CHUNK_SIZE;
-	while (ps < (64u << 20) && total / ps > 10000)
+	uint64_t extra = 0;
+	for (size_t i = 0; i < n; i++)
+		if (sizes[i])
+			extra += (sizes[i] - 1) / ps;
+	return extra;
+}
+
+static uint64_t padding(const uint64_t *sizes, size_t n, uint64_t ps)
+{
+	uint64_t pad = 0;
+	for (size_t i = 0; i < n; i++)
+		pad += (ps - sizes[i] % ps) % ps;
+	return pad;
+}
+
+uint64_t ws_piece_size_for_files(const uint64_t *sizes, size_t n)
+{
+	uint64_t ps = WS_PIECE_MIN, total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += sizes[i];
+	while (ps < WS_PIECE_MAX && extra_pieces(sizes, n, ps) > 10000)
 		ps <<= 1;
+	/* 3% in integers: padding * 100 cannot overflow below 2^57 bytes */
+	while (ps > WS_PIECE_MIN && padding(sizes, n, ps) * 100 > 3 * total &&
+	       extra_pieces(sizes, n, ps / 2) <= 40000)
+		ps >>= 1;
 	return ps;
 }

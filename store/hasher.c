@@ -15,7 +15,10 @@
 #include <unistd.h>
 
 #define SHA_READ_SIZE (4u << 20)
-#define CHUNKS_PER_TASK 1u     /* 4 MiB tasks when no v1 pieces are wanted */
+/* A chunk task reads this much, or one v1 piece when pieces are larger:
+ * small pieces are hashed many to a task, so a file of 32 KiB pieces is
+ * still read 4 MiB at a time. */
+#define TASK_SIZE WS_CHUNK_SIZE
 
 enum task_kind { TASK_SHA256, TASK_CHUNKS };
 
@@ -76,31 +79,33 @@ static void run_sha256(struct run *r, struct task *t, uint8_t *buf)
 static void run_chunks(struct run *r, struct task *t, uint8_t *buf)
 {
 	struct ws_hash_file *f = &r->files[t->file];
-	uint64_t width = ws_merkle_leaves_for(f->size);
+	uint64_t width = ws_merkle_chunk_width(f->chunk_size, f->size);
+	uint64_t ps = f->v1_piece_size;
 	int err;
 
-	if (width > WS_CHUNK_BLOCKS)
-		width = WS_CHUNK_BLOCKS;
 	err = read_exact(r->fds[t->file], buf, t->len, t->off);
 	if (err) {
 		set_error(r, t->file, err);
 		return;
 	}
-	for (uint64_t o = 0; o < t->len; o += WS_CHUNK_SIZE) {
-		uint64_t n = t->len - o < WS_CHUNK_SIZE ? t->len - o : WS_CHUNK_SIZE;
+	for (uint64_t o = 0; o < t->len; o += f->chunk_size) {
+		uint64_t n = t->len - o < f->chunk_size ? t->len - o : f->chunk_size;
 		ws_merkle_chunk_root(buf + o, n, width,
-				     f->chunks[(t->off + o) / WS_CHUNK_SIZE]);
+				     f->chunks[(t->off + o) / f->chunk_size]);
 	}
-	if (f->v1_piece_size) {
-		/* a task is exactly one v1 piece */
-		uint64_t len = t->len;
-		if (len < f->v1_piece_size && f->v1_pad_last) {
-			memset(buf + len, 0, f->v1_piece_size - len);
-			len = f->v1_piece_size;
-		}
+	if (ps) {
+		/* a task is whole v1 pieces, and starts on one */
 		ws_sha *h = ws_sha1_new();
-		ws_sha_update(h, buf, len);
-		ws_sha_final(h, f->v1[t->off / f->v1_piece_size]);
+		for (uint64_t o = 0; o < t->len; o += ps) {
+			uint64_t n = t->len - o < ps ? t->len - o : ps;
+			if (n < ps && f->v1_pad_last) {
+				/* the buffer holds whole pieces: room to pad */
+				memset(buf + o + n, 0, ps - n);
+				n = ps;
+			}
+			ws_sha_update(h, buf + o, n);
+			ws_sha_final(h, f->v1[(t->off + o) / ps]);
+		}
 		ws_sha_free(h);
 	}
 	atomic_fetch_add(&r->done, t->len);
@@ -161,7 +166,7 @@ static size_t plan(struct run *r, size_t n, uint64_t *total)
 	size_t cap = 16, nt = 0;
 
 	r->tasks = xmalloc(cap * sizeof(*r->tasks));
-	r->buf_size = CHUNKS_PER_TASK * WS_CHUNK_SIZE;
+	r->buf_size = TASK_SIZE;
 	*total = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct ws_hash_file *f = &r->files[i];
@@ -179,18 +184,22 @@ static size_t plan(struct run *r, size_t n, uint64_t *total)
 			continue;
 		}
 		f->size = (uint64_t)st.st_size;
-		if (f->v1_piece_size && (f->v1_piece_size % WS_CHUNK_SIZE)) {
+		if (f->v1_piece_size && (f->v1_piece_size < WS_BLOCK_SIZE ||
+					 (f->v1_piece_size & (f->v1_piece_size - 1)))) {
 			f->error = WS_EFORMAT;
 			continue;
 		}
 		posix_fadvise(r->fds[i], 0, 0, POSIX_FADV_SEQUENTIAL);
-		f->nchunks = (f->size + WS_CHUNK_SIZE - 1) / WS_CHUNK_SIZE;
+		f->chunk_size = ws_merkle_chunk_size(f->v1_piece_size);
+		f->nchunks = (f->size + f->chunk_size - 1) / f->chunk_size;
 		f->chunks = xcalloc(f->nchunks ? f->nchunks : 1, 32);
-		step = CHUNKS_PER_TASK * WS_CHUNK_SIZE;
+		step = TASK_SIZE;
 		if (f->v1_piece_size) {
-			step = f->v1_piece_size;
-			f->nv1 = (f->size + step - 1) / step;
+			f->nv1 = (f->size + f->v1_piece_size - 1) / f->v1_piece_size;
 			f->v1 = xcalloc(f->nv1 ? f->nv1 : 1, 20);
+			/* both powers of two: one is a multiple of the other */
+			if (f->v1_piece_size > step)
+				step = f->v1_piece_size;
 			if (step > r->buf_size)
 				r->buf_size = step;
 		}
@@ -312,7 +321,8 @@ int ws_hash_files(struct ws_hash_file *files, size_t n, int threads,
 		}
 		if (!f->sha256_only)
 			ws_merkle_root_from_chunks((const uint8_t (*)[32])f->chunks,
-						   f->nchunks, f->size, f->root);
+						   f->nchunks, f->chunk_size, f->size,
+						   f->root);
 	}
 out:
 	for (size_t i = 0; i < n; i++)

@@ -3,8 +3,8 @@
  * from storage.
  *
  * Work is cut into tasks: a file's plain SHA-256 (sequential by nature) and
- * runs of its 4 MiB merkle chunks (independent, so one huge file still
- * keeps every core busy).  Worker threads take tasks from one queue,
+ * runs of its merkle chunks and v1 pieces, 4 MiB or one piece at a time
+ * (independent, so one huge file still keeps every core busy).  Worker threads take tasks from one queue,
  * SHA-256 tasks first, largest first, so a single big file hashes its
  * SHA-256 on one core while the others build its merkle tree and v1 pieces.
  *
@@ -24,7 +24,9 @@ struct ws_hash_file {
 	int sha256_only;            /* and nothing else: no merkle tree, no v1
 				     * pieces (root stays zero) */
 	uint64_t v1_piece_size;     /* compute v1 SHA-1 pieces of this size (a
-				     * multiple of 4 MiB), 0 for none */
+				     * power of two >= 16 KiB; WS_EFORMAT
+				     * otherwise), 0 for none; chunk roots are
+				     * then per piece when pieces are < 4 MiB */
 	int v1_pad_last;            /* hash the last v1 piece padded with zero
 				     * bytes up to v1_piece_size */
 	/* out */
@@ -34,6 +36,8 @@ struct ws_hash_file {
 	uint8_t root[32];           /* v2 pieces root (zero for empty files) */
 	uint8_t (*chunks)[32];      /* chunk roots, for piece layers (malloc'd) */
 	uint64_t nchunks;
+	uint64_t chunk_size;        /* bytes per chunk root:
+				     * ws_merkle_chunk_size(v1_piece_size) */
 	uint8_t (*v1)[20];          /* v1 piece hashes (malloc'd) */
 	uint64_t nv1;
 };

@@ -90,15 +90,18 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 		goto fail;
 	}
 	if (p->for_swarm) {
-		uint64_t total = 0;
+		/* from the sources: a file that changes before it is staged
+		 * only makes the piece size a little less apt */
+		uint64_t *sizes = xcalloc(n, sizeof(*sizes));
 		struct stat sb;
 		for (size_t i = 0; i < n; i++) {
 			char *src = xasprintf("%s/%s", p->dir, paths[i]);
 			if (stat(src, &sb) == 0)
-				total += (uint64_t)sb.st_size;
+				sizes[i] = (uint64_t)sb.st_size;
 			free(src);
 		}
-		p->piece_size = ws_piece_size_for(total);
+		p->piece_size = ws_piece_size_for_files(sizes, n);
+		free(sizes);
 	}
 	if ((ret = ws_store_stage(st, &stage, msg)))
 		goto fail;

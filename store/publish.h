@@ -36,7 +36,8 @@ struct ws_publish {
 	int copy;                   /* copy files, never hard-link them */
 	const struct ws_seckey *sk;
 	int for_swarm;              /* also hash v1 pieces for a hybrid torrent,
-				     * with ws_piece_size_for(release size) */
+				     * with ws_piece_size_for_files(the
+				     * files' sizes) */
 	uint64_t piece_size;        /* out: that piece size, when for_swarm */
 	ws_hash_progress_fn progress; /* may be NULL */
 	void *progress_ctx;

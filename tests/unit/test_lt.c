@@ -1,8 +1,8 @@
 /*
  * test_lt.c - node/lt.h against a real libtorrent on loopback.
  *
- * Builds hybrid torrents from hashes computed here (OpenSSL), lets
- * libtorrent re-verify the files against them, runs a two-node swarm over
+ * Builds hybrid torrents from hashes computed here (OpenSSL) and by
+ * store/hasher.c, lets libtorrent re-verify the files against them, runs a two-node swarm over
  * a magnet link and a five-node DHT with BEP 44 items signed by libsodium.
  * Nothing leaves the machine: every node listens on its own 127.0.0.x, the
  * DHT has no bootstrap routers, UPnP / NAT-PMP / LSD are off.
@@ -13,6 +13,8 @@
  */
 #include "node/lt.h"
 #include "proto/error.h"
+#include "proto/merkle.h"
+#include "store/hasher.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1097,6 +1099,85 @@ out:
 		ws_lt_session_free(s[i]);
 }
 
+/*
+ * The hashes publish makes (store/hasher.c, chunk roots turned into piece
+ * layers by ws_merkle_piece_layer) for pieces of 16 KiB to 8 MiB, with
+ * files smaller than, equal to and larger than a piece, empty files and
+ * files of several 4 MiB reads: equal to the ones computed here, and
+ * libtorrent verifies the files against the torrent built from them.
+ */
+static void test_hasher_pieces(ws_lt_session *s)
+{
+	static const uint32_t piece_sizes[] = { 16384, 32768, 65536, 8u << 20 };
+
+	for (size_t p = 0; p < sizeof(piece_sizes) / sizeof(piece_sizes[0]); p++) {
+		uint32_t ps = piece_sizes[p];
+		struct tfile fs[] = {
+			{ "empty", 0, 0, {0}, 0, 0 },
+			{ "one", 1, 0, {0}, 0, 0 },
+			{ "small.txt", 100, 0, {0}, 0, 0 },
+			{ "under", ps - 1, 0, {0}, 0, 0 },
+			{ "exact", ps, 0, {0}, 0, 0 },
+			{ "over", ps + 1, 0, {0}, 0, 0 },
+			{ "sub/three", 3 * (uint64_t)ps + 7, 0, {0}, 0, 0 },
+			{ "sub/deep/big", (9u << 20) + 3, 0, {0}, 0, 0 },
+		};
+		size_t n = sizeof(fs) / sizeof(fs[0]);
+		struct ws_hash_file h[sizeof(fs) / sizeof(fs[0])];
+		char src[2048], label[64];
+		int same = 1, ret;
+
+		snprintf(label, sizeof(label), "hasher-%u", ps / 1024);
+		snprintf(src, sizeof(src), "%s/%s-src", tmp_root, label);
+		tfiles_make(fs, n);
+		memset(h, 0, sizeof(h));
+		if (!ok(tfiles_write(fs, n, src) == 0, "%s: write files", label))
+			goto next;
+		for (size_t i = 0; i < n; i++) {
+			char *path = malloc(strlen(src) + strlen(fs[i].path) + 2);
+			sprintf(path, "%s/%s", src, fs[i].path);
+			h[i].path = path;
+			h[i].v1_piece_size = ps;
+			h[i].v1_pad_last = 1;
+		}
+		ret = ws_hash_files(h, n, 2, NULL, NULL);
+		if (!ok(ret == 0, "%s: hash files", label))
+			goto next;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t np = (fs[i].size + ps - 1) / ps;
+			uint8_t *layer = calloc(np + 1, 32);
+
+			hash_file(&fs[i], ps, 0);
+			if (h[i].error || h[i].size != fs[i].size ||
+			    memcmp(h[i].root, fs[i].root, 32) ||
+			    h[i].nv1 != np || memcmp(h[i].v1, fs[i].v1, 20 * np) ||
+			    (fs[i].size > ps &&
+			     (ws_merkle_piece_layer((const uint8_t (*)[32])h[i].chunks,
+						    h[i].nchunks, h[i].chunk_size,
+						    fs[i].size, ps, (uint8_t (*)[32])layer) ||
+			      memcmp(layer, fs[i].v2, 32 * np)))) {
+				diag("%s: '%s' differs", label, fs[i].path);
+				same = 0;
+			}
+			/* build from the hasher's own output */
+			memcpy(fs[i].root, h[i].root, 32);
+			memcpy(fs[i].v1, h[i].v1, 20 * np);
+			if (fs[i].size > ps)
+				memcpy(fs[i].v2, layer, 32 * np);
+			free(layer);
+		}
+		ok(same, "%s: hasher's roots, v1 pieces and piece layers are the "
+		   "ones computed here", label);
+		build_and_check(s, fs, n, ps, label, 1);
+next:
+		for (size_t i = 0; i < n; i++) {
+			ws_hash_file_release(&h[i]);
+			free((char *)h[i].path);
+		}
+		tfiles_free(fs, n);
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 
 int main(void)
@@ -1120,6 +1201,7 @@ int main(void)
 		snprintf(dir, sizeof(dir), "%s/layout", tmp_root);
 		test_layout(s, dir);
 		test_build(s);
+		test_hasher_pieces(s);
 		ws_lt_session_free(s);
 	}
 	test_swarm();

@@ -309,50 +309,108 @@ static void naive_root(const uint8_t *data, uint64_t size, uint64_t leaves_min,
 static void test_merkle(void)
 {
 	static const uint64_t sizes[] = { 1, 100, 16384, 16385, 3 * 16384 + 7,
-		4u << 20, (4u << 20) + 1, (9u << 20) + 123, 17u << 20 };
+		65536, 65537, 4u << 20, (4u << 20) + 1, (9u << 20) + 123, 17u << 20 };
+	/* 4 MiB: no torrent or pieces >= 4 MiB; smaller: one chunk a piece */
+	static const uint64_t chunk_sizes[] = { 16384, 32768, 65536, WS_CHUNK_SIZE };
 	uint8_t *data = xmalloc(17u << 20);
 	randombytes_buf(data, 17u << 20);
 
-	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-		uint64_t size = sizes[s];
-		uint64_t nch = (size + WS_CHUNK_SIZE - 1) / WS_CHUNK_SIZE;
-		uint64_t width = ws_merkle_leaves_for(size);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+	for (size_t c = 0; c < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]); c++) {
+		uint64_t size = sizes[s], cs = chunk_sizes[c];
+		uint64_t nch = (size + cs - 1) / cs;
+		uint64_t width = ws_merkle_chunk_width(cs, size);
 		uint8_t (*chunks)[32] = xcalloc(nch, 32), root[32], want[32];
-		char what[96];
-		if (width > WS_CHUNK_BLOCKS)
-			width = WS_CHUNK_BLOCKS;
-		for (uint64_t c = 0; c < nch; c++) {
-			uint64_t off = c * WS_CHUNK_SIZE;
-			uint64_t n = size - off < WS_CHUNK_SIZE ? size - off : WS_CHUNK_SIZE;
-			ws_merkle_chunk_root(data + off, n, width, chunks[c]);
+		char what[128];
+		for (uint64_t k = 0; k < nch; k++) {
+			uint64_t off = k * cs;
+			uint64_t n = size - off < cs ? size - off : cs;
+			ws_merkle_chunk_root(data + off, n, width, chunks[k]);
 		}
-		ws_merkle_root_from_chunks((const uint8_t (*)[32])chunks, nch, size, root);
+		ws_merkle_root_from_chunks((const uint8_t (*)[32])chunks, nch, cs, size, root);
 		naive_root(data, size, 1, want);
-		snprintf(what, sizeof(what), "pieces root of %llu bytes", (unsigned long long)size);
+		snprintf(what, sizeof(what), "pieces root of %llu bytes, %llu-byte chunks",
+			 (unsigned long long)size, (unsigned long long)cs);
 		CHECK(!memcmp(root, want, 32), what);
-		if (size <= WS_BLOCK_SIZE) {
+		if (size <= WS_BLOCK_SIZE && cs == WS_CHUNK_SIZE) {
 			SHA256(data, size, want);
 			CHECK(!memcmp(root, want, 32), "root of a file <= 16 KiB is its SHA-256");
 		}
-		for (uint64_t ps = WS_CHUNK_SIZE; ps <= 8u << 20; ps *= 2) {
-			if (size <= ps)
+		for (uint64_t ps = cs; ps <= 8u << 20; ps *= 2) {
+			/* a few piece sizes per chunk size keep this quick */
+			if (size <= ps || (ps > 4 * cs && ps < 4u << 20))
 				continue;
 			uint64_t np = (size + ps - 1) / ps;
 			uint8_t (*layer)[32] = xcalloc(np, 32);
-			int ok = ws_merkle_piece_layer((const uint8_t (*)[32])chunks, nch, size, ps, layer) == 0;
+			int ok = ws_merkle_piece_layer((const uint8_t (*)[32])chunks, nch, cs,
+						       size, ps, layer) == 0;
 			for (uint64_t p = 0; p < np && ok; p++) {
 				uint64_t off = p * ps, n = size - off < ps ? size - off : ps;
 				naive_root(data + off, n, ps / WS_BLOCK_SIZE, want);
 				ok = !memcmp(layer[p], want, 32);
 			}
-			snprintf(what, sizeof(what), "piece layer of %llu bytes, %llu-byte pieces",
-				 (unsigned long long)size, (unsigned long long)ps);
+			snprintf(what, sizeof(what), "piece layer of %llu bytes, %llu-byte pieces, "
+				 "%llu-byte chunks", (unsigned long long)size,
+				 (unsigned long long)ps, (unsigned long long)cs);
 			CHECK(ok, what);
+			free(layer);
+		}
+		if (size > 2 * cs) {
+			uint8_t (*layer)[32] = xcalloc(size, 32);
+			CHECK(ws_merkle_piece_layer((const uint8_t (*)[32])chunks, nch, cs, size,
+						    cs / 2, layer) == WS_EFORMAT &&
+			      ws_merkle_piece_layer((const uint8_t (*)[32])chunks, nch, cs, size,
+						    3 * cs, layer) == WS_EFORMAT,
+			      "pieces smaller than a chunk or not a power of two are refused");
 			free(layer);
 		}
 		free(chunks);
 	}
 	free(data);
+}
+
+static void test_piece_size(void)
+{
+	uint64_t *sizes = xcalloc(3000, sizeof(*sizes));
+	uint64_t total = 0, pad = 0, ps;
+
+	/* 3000 files of 1 B - 64 KiB: the smallest pieces */
+	for (size_t i = 0; i < 3000; i++)
+		sizes[i] = 1 + (uint64_t)i * 7919 % 65536;
+	CHECK(ws_piece_size_for_files(sizes, 3000) == WS_PIECE_MIN,
+	      "many small files get 32 KiB pieces");
+	/* a 700 GB model of 163 shards and a few small files: 64 MiB */
+	for (size_t i = 0; i < 163; i++)
+		sizes[i] = 4294967296ull + i;
+	sizes[163] = 1000;
+	sizes[164] = 0;
+	CHECK(ws_piece_size_for_files(sizes, 165) == WS_PIECE_MAX,
+	      "a 700 GB model gets 64 MiB pieces");
+	/* 1 GiB in 4 shards: about 10,000 pieces, little padding */
+	for (size_t i = 0; i < 4; i++)
+		sizes[i] = 268435456ull + 1000 * i;
+	CHECK(ws_piece_size_for_files(sizes, 4) == 131072,
+	      "1 GiB in 4 files gets 128 KiB pieces");
+	/* a 10 GB model with 20 config files of 20 KiB: padding stays small */
+	for (size_t i = 0; i < 24; i++)
+		sizes[i] = i < 4 ? 2500000000ull : 20000;
+	ps = ws_piece_size_for_files(sizes, 24);
+	for (size_t i = 0; i < 24; i++) {
+		total += sizes[i];
+		pad += (ps - sizes[i] % ps) % ps;
+	}
+	CHECK(ps == 1u << 20 && pad * 100 <= 3 * total,
+	      "10 GB in 4 shards and 20 small files: 1 MiB pieces, padding <= 3%");
+	/* 3000 files of 1 MiB + 1 byte: 512 KiB pieces would pad by 50%;
+	 * halved while the pieces stay <= 40,000 beyond each file's first */
+	for (size_t i = 0; i < 3000; i++)
+		sizes[i] = (1u << 20) + 1;
+	CHECK(ws_piece_size_for_files(sizes, 3000) == 131072,
+	      "3000 files of 1 MiB + 1: 128 KiB pieces (24,000 beyond the first)");
+	CHECK(ws_piece_size_for_files(sizes, 0) == WS_PIECE_MIN &&
+	      ws_piece_size_for_files((const uint64_t[]){ 0, 0 }, 2) == WS_PIECE_MIN,
+	      "no bytes: the smallest pieces");
+	free(sizes);
 }
 
 static void test_times(void)
@@ -557,6 +615,7 @@ int main(void)
 	test_names_paths();
 	test_manifest();
 	test_merkle();
+	test_piece_size();
 	test_pointers();
 	test_times();
 	test_escape();
