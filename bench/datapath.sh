@@ -349,7 +349,7 @@ for arg in sys.argv[2:]:
         if isinstance(x, str):
             env.write("S_%s_%s='%s'\n" % (key, k, x))
         else:
-            env.write("S_%s_%s=%s\n" % (key, k, fmt(x, 4) if x is not None else "n/a"))
+            env.write("S_%s_%s=%s\n" % (key, k, fmt(x, 3) if x is not None else "n/a"))
 PYEOF
 	cat "$tmp/stats.txt"
 	# shellcheck disable=SC1091
