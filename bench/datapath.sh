@@ -372,7 +372,7 @@ bench_big() { # MIB FILES TAG
 	local mib=$1 nf=$2 tag=$3 d=$tmp/$3 model=$tmp/$3/model pub=$tmp/$3/pub pubp=$tmp/$3/pubp
 	local link linkp="" tiny_link="" posix="" sp sport spp="" sportp="" r k t0
 	echo
-	echo "--- $tag: $nf x $(( mib / nf )) MiB; $RUNS rounds of: weightsync (mmap)$(part diskio && echo ", weightsync (WS_DISK_IO=posix)"), curl + nginx ---"
+	echo "--- $tag: $nf x $(( mib / nf )) MiB; $RUNS rounds of: weightsync (mmap)$( { part diskio || [ "$tag" != dp ]; } && echo ", weightsync (WS_DISK_IO=posix)"), curl + nginx ---"
 	mkdir -p "$d"
 	t0=$(now_ns)
 	make_release_dir "$model" $(( mib * 1048576 )) "$nf" "$tag"
@@ -386,7 +386,7 @@ bench_big() { # MIB FILES TAG
 	t0=$(now_ns)
 	link=$(publish "$pub" "$model" bench-dp)
 	echo "published in $(secs $(( $(now_ns) - t0 ))) s, piece size $(json_get "$pub.pub.json" piece_size)"
-	if part diskio; then
+	if part diskio || [ "$tag" != dp ]; then
 		if [ -n "$HAS_DISK_IO" ]; then
 			posix=1
 			mkdir -p "$pubp/keys"
@@ -473,7 +473,7 @@ bench_big() { # MIB FILES TAG
 		sumrow "diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
 		sumrow "diskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB"
 		sumrow "diskio: posix / mmap throughput" "$(ratio "$S_ws_wall" "$S_posix_wall")x" "(info)" "cpu $(ratio "$S_posix_cpu" "$S_ws_cpu")x, rss $(ratio "$S_posix_rss" "$S_ws_rss")x"
-	elif part diskio; then
+	elif part diskio || [ "$tag" != dp ]; then
 		sumrow "diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
 		sumrow "diskio: posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
 	fi
