@@ -579,10 +579,11 @@ bench_resume() { # MIB FILES TAG
 		sync
 	done
 	local mf mr
+	mf=n/a mr=n/a
 	# shellcheck disable=SC2086
-	mf=$(median $firsts); mf=${mf:-n/a}
+	[ -n "$firsts" ] && mf=$(median $firsts)
 	# shellcheck disable=SC2086
-	mr=$(median $fracs); mr=${mr:-n/a}
+	[ -n "$fracs" ] && mr=$(median $fracs)
 	sumrow "resume: restart to first new byte (s, $(( BYTES >> 20 )) MiB)" "$mf" "<= 1 s" "$(verdict "$mf" "<=" 1) (runs:$firsts)"
 	sumrow "resume: re-read / had (%)" "$mr" "<= 5%" "$(verdict "$mr" "<=" 5)$( [ -n "$fracs" ] && echo " (runs:$fracs)" || echo " (binary reports no rechecked/resumed)")"
 	stop_pid "$sp"
