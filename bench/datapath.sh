@@ -389,6 +389,7 @@ awk '{ exit !($1 > 0.5) }' /proc/loadavg && note "other work is running on this 
 # ============================================================================
 bench_big() { # MIB FILES TAG
 	local mib=$1 nf=$2 tag=$3 d=$tmp/$3 model=$tmp/$3/model pub=$tmp/$3/pub pubp=$tmp/$3/pubp
+	local P=; [ "$tag" = dp ] || P="$tag: "
 	local link linkp="" tiny_link="" posix="" sp sport spp="" sportp="" r k t0
 	echo
 	echo "--- $tag: $nf x $(( mib / nf )) MiB; $RUNS rounds of: weightsync (mmap)$( { part diskio || [ "$tag" != dp ]; } && echo ", weightsync (WS_DISK_IO=posix)"), curl + nginx ---"
@@ -477,24 +478,24 @@ bench_big() { # MIB FILES TAG
 	local sz="$(( BYTES >> 20 )) MiB"
 	if part cpu || [ "$tag" != dp ]; then
 		local rc; rc=$(ratio "$S_ws_cpu" "${S_curl_cpu:-}")
-		sumrow "cpu/GiB, fetcher+seeder ($sz)" "$S_ws_cpu s" "(info)" "fetcher $S_ws_cli + seeder $S_ws_srv"
-		sumrow "cpu/GiB, curl+nginx ($sz)" "${S_curl_cpu:-n/a} s" "(info)" "curl ${S_curl_cli:-n/a} + nginx ${S_curl_srv:-n/a}"
-		sumrow "cpu/GiB: weightsync / curl+nginx" "${rc}x" "<= 2x" "$(verdict "$rc" "<=" 2)"
-		sumrow "throughput: weightsync MB/s ($sz)" "$S_ws_mbps" "(info)" "curl ${S_curl_mbps:-n/a} MB/s"
+		sumrow "$Pcpu/GiB, fetcher+seeder ($sz)" "$S_ws_cpu s" "(info)" "fetcher $S_ws_cli + seeder $S_ws_srv"
+		sumrow "$Pcpu/GiB, curl+nginx ($sz)" "${S_curl_cpu:-n/a} s" "(info)" "curl ${S_curl_cli:-n/a} + nginx ${S_curl_srv:-n/a}"
+		sumrow "$Pcpu/GiB: weightsync / curl+nginx" "${rc}x" "<= 2x" "$(verdict "$rc" "<=" 2)"
+		sumrow "$Pthroughput: weightsync MB/s ($sz)" "$S_ws_mbps" "(info)" "curl ${S_curl_mbps:-n/a} MB/s"
 		local rt; rt=$(ratio "${S_curl_wall:-}" "$S_ws_wall")
-		sumrow "throughput: weightsync / curl" "${rt}x" ">= 0.8x" "$(verdict "$rt" ">=" 0.8)"
+		sumrow "$Pthroughput: weightsync / curl" "${rt}x" ">= 0.8x" "$(verdict "$rt" ">=" 0.8)"
 	fi
 	if part tail || [ "$tag" != dp ]; then
-		sumrow "tail: last byte -> exit (s, $sz)" "$S_ws_tail" "(info)" "transfer $S_ws_xfer s"
-		sumrow "tail / transfer time" "${S_ws_tailpct}%" "<= 2%" "$(verdict "$S_ws_tailpct" "<=" 2)"
+		sumrow "$Ptail: last byte -> exit (s, $sz)" "$S_ws_tail" "(info)" "transfer $S_ws_xfer s"
+		sumrow "$Ptail / transfer time" "${S_ws_tailpct}%" "<= 2%" "$(verdict "$S_ws_tailpct" "<=" 2)"
 	fi
 	if [ -n "$posix" ]; then
-		sumrow "diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
-		sumrow "diskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB"
-		sumrow "diskio: posix / mmap throughput" "$(ratio "$S_ws_wall" "$S_posix_wall")x" "(info)" "cpu $(ratio "$S_posix_cpu" "$S_ws_cpu")x, rss $(ratio "$S_posix_rss" "$S_ws_rss")x"
+		sumrow "$Pdiskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
+		sumrow "$Pdiskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB"
+		sumrow "$Pdiskio: posix / mmap throughput" "$(ratio "$S_ws_wall" "$S_posix_wall")x" "(info)" "cpu $(ratio "$S_posix_cpu" "$S_ws_cpu")x, rss $(ratio "$S_posix_rss" "$S_ws_rss")x"
 	elif part diskio || [ "$tag" != dp ]; then
-		sumrow "diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
-		sumrow "diskio: posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
+		sumrow "$Pdiskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
+		sumrow "$Pdiskio: posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
 	fi
 
 	if [ -n "$tiny_link" ]; then
@@ -514,7 +515,7 @@ bench_big() { # MIB FILES TAG
 		local save=$BYTES; BYTES=1048576
 		stats "tiny=$tf" >/dev/null
 		BYTES=$save
-		sumrow "fixed cost: 1 MiB fetch, median s" "$S_tiny_wall" "<= 0.3 s" "$(verdict "$S_tiny_wall" "<=" 0.3) ($(ratio "$S_tiny_wall" 0.3)x target)"
+		sumrow "$Pfixed cost: 1 MiB fetch, median s" "$S_tiny_wall" "<= 0.3 s" "$(verdict "$S_tiny_wall" "<=" 0.3) ($(ratio "$S_tiny_wall" 0.3)x target)"
 	fi
 	[ -n "$HTTP_PID" ] && stop_pid "$HTTP_PID"
 	stop_pid "$sp"
@@ -528,6 +529,7 @@ bench_big() { # MIB FILES TAG
 # ============================================================================
 bench_resume() { # MIB FILES TAG
 	local mib=$1 nf=$2 tag=$3 d=$tmp/$3 model=$tmp/$3/model pub=$tmp/$3/pub link sp sport r t0
+	local P=; [ "$tag" = resume ] || P="$tag: "
 	echo
 	echo "--- resume ($tag): $nf x $(( mib / nf )) MiB, first fetch at --download-limit $RESUME_LIMIT," \
 	     "kill -9 at half$( [ -n "$HAS_RESUME_KEYS" ] && echo " and after the first resume save (.resume)"), restart unlimited; $RESUME_RUNS runs ---"
@@ -592,9 +594,9 @@ bench_resume() { # MIB FILES TAG
 	[ -n "$firsts" ] && mf=$(median $firsts)
 	# shellcheck disable=SC2086
 	[ -n "$fracs" ] && mr=$(median $fracs)
-	sumrow "resume: restart to first new byte (s, $(( BYTES >> 20 )) MiB)" "$mf" "<= 1 s" "$(verdict "$mf" "<=" 1) (runs:$firsts)"
-	sumrow "resume: rechecked / (resumed+rechecked) %" "$mr" "<= 5%" "$(verdict "$mr" "<=" 5)$( [ -n "$fracs" ] && echo " (runs:$fracs)" || echo " (binary reports no rechecked/resumed)")"
-	sumrow "resume: rechecked / bytes on disk at kill %" "$mh" "<= 5%" "$(verdict "$mh" "<=" 5)$( [ -n "$frachs" ] && echo " (runs:$frachs)")"
+	sumrow "$Presume: restart to first new byte (s, $(( BYTES >> 20 )) MiB)" "$mf" "<= 1 s" "$(verdict "$mf" "<=" 1) (runs:$firsts)"
+	sumrow "$Presume: rechecked / (resumed+rechecked) %" "$mr" "<= 5%" "$(verdict "$mr" "<=" 5)$( [ -n "$fracs" ] && echo " (runs:$fracs)" || echo " (binary reports no rechecked/resumed)")"
+	sumrow "$Presume: rechecked / bytes on disk at kill %" "$mh" "<= 5%" "$(verdict "$mh" "<=" 5)$( [ -n "$frachs" ] && echo " (runs:$frachs)")"
 	stop_pid "$sp"
 	rm -rf "$d"
 	sync
