@@ -478,24 +478,24 @@ bench_big() { # MIB FILES TAG
 	local sz="$(( BYTES >> 20 )) MiB"
 	if part cpu || [ "$tag" != dp ]; then
 		local rc; rc=$(ratio "$S_ws_cpu" "${S_curl_cpu:-}")
-		sumrow "$Pcpu/GiB, fetcher+seeder ($sz)" "$S_ws_cpu s" "(info)" "fetcher $S_ws_cli + seeder $S_ws_srv"
-		sumrow "$Pcpu/GiB, curl+nginx ($sz)" "${S_curl_cpu:-n/a} s" "(info)" "curl ${S_curl_cli:-n/a} + nginx ${S_curl_srv:-n/a}"
-		sumrow "$Pcpu/GiB: weightsync / curl+nginx" "${rc}x" "<= 2x" "$(verdict "$rc" "<=" 2)"
-		sumrow "$Pthroughput: weightsync MB/s ($sz)" "$S_ws_mbps" "(info)" "curl ${S_curl_mbps:-n/a} MB/s"
+		sumrow "${P}cpu/GiB, fetcher+seeder ($sz)" "$S_ws_cpu s" "(info)" "fetcher $S_ws_cli + seeder $S_ws_srv"
+		sumrow "${P}cpu/GiB, curl+nginx ($sz)" "${S_curl_cpu:-n/a} s" "(info)" "curl ${S_curl_cli:-n/a} + nginx ${S_curl_srv:-n/a}"
+		sumrow "${P}cpu/GiB: weightsync / curl+nginx" "${rc}x" "<= 2x" "$(verdict "$rc" "<=" 2)"
+		sumrow "${P}throughput: weightsync MB/s ($sz)" "$S_ws_mbps" "(info)" "curl ${S_curl_mbps:-n/a} MB/s"
 		local rt; rt=$(ratio "${S_curl_wall:-}" "$S_ws_wall")
-		sumrow "$Pthroughput: weightsync / curl" "${rt}x" ">= 0.8x" "$(verdict "$rt" ">=" 0.8)"
+		sumrow "${P}throughput: weightsync / curl" "${rt}x" ">= 0.8x" "$(verdict "$rt" ">=" 0.8)"
 	fi
 	if part tail || [ "$tag" != dp ]; then
-		sumrow "$Ptail: last byte -> exit (s, $sz)" "$S_ws_tail" "(info)" "transfer $S_ws_xfer s"
-		sumrow "$Ptail / transfer time" "${S_ws_tailpct}%" "<= 2%" "$(verdict "$S_ws_tailpct" "<=" 2)"
+		sumrow "${P}tail: last byte -> exit (s, $sz)" "$S_ws_tail" "(info)" "transfer $S_ws_xfer s"
+		sumrow "${P}tail / transfer time" "${S_ws_tailpct}%" "<= 2%" "$(verdict "$S_ws_tailpct" "<=" 2)"
 	fi
 	if [ -n "$posix" ]; then
-		sumrow "$Pdiskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
-		sumrow "$Pdiskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB"
-		sumrow "$Pdiskio: posix / mmap throughput" "$(ratio "$S_ws_wall" "$S_posix_wall")x" "(info)" "cpu $(ratio "$S_posix_cpu" "$S_ws_cpu")x, rss $(ratio "$S_posix_rss" "$S_ws_rss")x"
+		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
+		sumrow "${P}diskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB"
+		sumrow "${P}diskio: posix / mmap throughput" "$(ratio "$S_ws_wall" "$S_posix_wall")x" "(info)" "cpu $(ratio "$S_posix_cpu" "$S_ws_cpu")x, rss $(ratio "$S_posix_rss" "$S_ws_rss")x"
 	elif part diskio || [ "$tag" != dp ]; then
-		sumrow "$Pdiskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
-		sumrow "$Pdiskio: posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
+		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
+		sumrow "${P}diskio: posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
 	fi
 
 	if [ -n "$tiny_link" ]; then
@@ -515,7 +515,7 @@ bench_big() { # MIB FILES TAG
 		local save=$BYTES; BYTES=1048576
 		stats "tiny=$tf" >/dev/null
 		BYTES=$save
-		sumrow "$Pfixed cost: 1 MiB fetch, median s" "$S_tiny_wall" "<= 0.3 s" "$(verdict "$S_tiny_wall" "<=" 0.3) ($(ratio "$S_tiny_wall" 0.3)x target)"
+		sumrow "${P}fixed cost: 1 MiB fetch, median s" "$S_tiny_wall" "<= 0.3 s" "$(verdict "$S_tiny_wall" "<=" 0.3) ($(ratio "$S_tiny_wall" 0.3)x target)"
 	fi
 	[ -n "$HTTP_PID" ] && stop_pid "$HTTP_PID"
 	stop_pid "$sp"
@@ -594,9 +594,9 @@ bench_resume() { # MIB FILES TAG
 	[ -n "$firsts" ] && mf=$(median $firsts)
 	# shellcheck disable=SC2086
 	[ -n "$fracs" ] && mr=$(median $fracs)
-	sumrow "$Presume: restart to first new byte (s, $(( BYTES >> 20 )) MiB)" "$mf" "<= 1 s" "$(verdict "$mf" "<=" 1) (runs:$firsts)"
-	sumrow "$Presume: rechecked / (resumed+rechecked) %" "$mr" "<= 5%" "$(verdict "$mr" "<=" 5)$( [ -n "$fracs" ] && echo " (runs:$fracs)" || echo " (binary reports no rechecked/resumed)")"
-	sumrow "$Presume: rechecked / bytes on disk at kill %" "$mh" "<= 5%" "$(verdict "$mh" "<=" 5)$( [ -n "$frachs" ] && echo " (runs:$frachs)")"
+	sumrow "${P}resume: restart to first new byte (s, $(( BYTES >> 20 )) MiB)" "$mf" "<= 1 s" "$(verdict "$mf" "<=" 1) (runs:$firsts)"
+	sumrow "${P}resume: rechecked / (resumed+rechecked) %" "$mr" "<= 5%" "$(verdict "$mr" "<=" 5)$( [ -n "$fracs" ] && echo " (runs:$fracs)" || echo " (binary reports no rechecked/resumed)")"
+	sumrow "${P}resume: rechecked / bytes on disk at kill %" "$mh" "<= 5%" "$(verdict "$mh" "<=" 5)$( [ -n "$frachs" ] && echo " (runs:$frachs)")"
 	stop_pid "$sp"
 	rm -rf "$d"
 	sync
