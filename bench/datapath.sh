@@ -553,6 +553,7 @@ bench_resume() { # MIB FILES TAG
 		MEAS_MAYFAIL=1 meas "$d/k1.$r" "${FCMD[@]}"
 		if [ "$(json_get "$d/k1.$r" killed)" != True ]; then
 			note "run $r: the first fetch ended before the kill (rc $(json_get "$d/k1.$r" rc)); run skipped"
+			fetch_failed "$d/k1.$r" "first (to be killed) fetch, run $r" || true
 			rm -rf "$d/fh"; continue
 		fi
 		local held; held=$(json_get "$d/k1.$r" held_at_kill)
