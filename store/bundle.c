@@ -8,6 +8,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <signal.h>
+#include <limits.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +86,28 @@ out:
 	return ret;
 }
 
+/* A bundle an export killed with -9 left half-written beside path (named
+ * path.tmp.PID, its PID gone): removed before the next export of path. */
+static void remove_dead_partials(const char *path)
+{
+	char *pat = xasprintf("%s.tmp.*", path);
+	glob_t g;
+
+	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			const char *dot = strrchr(g.gl_pathv[i], '.');
+			char *end;
+			long pid = strtol(dot + 1, &end, 10);
+			if (*end || pid <= 0 || pid > INT_MAX)
+				continue;
+			if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+				unlink(g.gl_pathv[i]);
+		}
+		globfree(&g);
+	}
+	free(pat);
+}
+
 int ws_bundle_export(struct ws_store *st, const struct ws_release *r,
 		     const char *path, uint64_t *bytes, char **msg)
 {
@@ -95,6 +120,7 @@ int ws_bundle_export(struct ws_store *st, const struct ws_release *r,
 	int ret;
 
 	*bytes = 0;
+	remove_dead_partials(path);
 	if ((ret = ws_manifest_parse(r->manifest, r->manifest_len, &m, msg)))
 		goto out_free;
 	a = archive_write_new();

@@ -138,4 +138,15 @@ test_expect_success 'a tar that is not a bundle, and a missing file' '
 	grep_q "cannot open" $TMP/err
 '
 
+test_expect_success 'a bundle an export killed with -9 left half-written is removed by the next export' '
+	dead=$(sh -c "echo \$\$") &&
+	echo partial >$TMP/k.tar.tmp.$dead &&
+	{ sleep 30 & echo $! >$TMP/live.pid; } &&
+	live=$(cat $TMP/live.pid) && echo $live >>$TMP/.pids &&
+	echo partial >$TMP/k.tar.tmp.$live &&
+	ws export bundle-demo -o $TMP/k.tar &&
+	test ! -e $TMP/k.tar.tmp.$dead && test -e $TMP/k.tar.tmp.$live &&
+	kill $live
+'
+
 test_done
