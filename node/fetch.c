@@ -679,6 +679,7 @@ out:
 	free(f.data);
 	free(f.progress);
 	free(f.synced);
+	free(f.kicked);
 	if (ret)
 		ws_fetch_result_release(res);
 	return ret;

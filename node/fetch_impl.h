@@ -28,6 +28,9 @@ struct fetch {
 	int nlt;                    /* libtorrent's file count (pad files too) */
 	uint64_t *progress;         /* nlt entries: verified bytes per file */
 	uint64_t *synced;           /* nlt entries: bytes fsynced per file */
+	uint64_t *kicked;           /* nlt entries: bytes sent to writeback */
+	double last_kick;           /* when writeback was last started */
+	int torrent_kept;           /* .torrent rewritten with its layers */
 	char *manifest, *sig;
 	size_t mlen, slen;
 	uint8_t mhash[32];

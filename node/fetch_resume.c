@@ -183,10 +183,42 @@ static void keep_torrent(struct fetch *f)
 	size_t mlen;
 	struct stat sb;
 
+	/* once written with its layers, it stays */
+	if (f->torrent_kept || !ws_lt_pieces_v2_proven(f->t))
+		return;
 	if (ws_lt_metadata(f->t, &meta, &mlen) == 0 &&
-	    (stat(f->tfile, &sb) < 0 || (uint64_t)sb.st_size < mlen))
-		ws_write_file_atomic(f->tfile, meta, mlen, 0644, 0);
+	    (stat(f->tfile, &sb) < 0 || (uint64_t)sb.st_size < mlen) &&
+	    ws_write_file_atomic(f->tfile, meta, mlen, 0644, 0) == 0)
+		f->torrent_kept = 1;
 	free(meta);
+}
+
+/*
+ * Start writing back, without waiting, what the files gained in the last
+ * second: the fsyncs of the next save, and the one before the release is
+ * committed, then find little left to write (the time from the last byte
+ * to the end of a fetch is mostly that final fsync otherwise).
+ */
+static void start_writeback(struct fetch *f, double t)
+{
+	if (t - f->last_kick < 1)
+		return;
+	f->last_kick = t;
+	if (!f->kicked)
+		f->kicked = xcalloc((size_t)f->nlt, sizeof(*f->kicked));
+	for (size_t i = 0; i < f->nfiles; i++) {
+		int k = f->files[i].index, fd;
+		char *p;
+		if (f->progress[k] == f->kicked[k])
+			continue;
+		p = xasprintf("%s/%s", f->data, f->files[i].path);
+		if ((fd = open(p, O_RDONLY | O_CLOEXEC)) >= 0) {
+			sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+			close(fd);
+		}
+		f->kicked[k] = f->progress[k];
+		free(p);
+	}
 }
 
 int ws_fetch_resume_tick(struct fetch *f, int force)
@@ -199,9 +231,14 @@ int ws_fetch_resume_tick(struct fetch *f, int force)
 	int ret;
 
 	ws_fetch_heartbeat(f);
+	start_writeback(f, t);
 	for (size_t i = 0; i < f->nfiles; i++)
 		done += f->progress[f->files[i].index] == f->files[i].size;
-	if (!force && t - f->last_save < SAVE_SECONDS && done <= f->files_done_saved)
+	/* on the timer, and when files completed -- but not more than once
+	 * a second: a release of thousands of small files completes many a
+	 * second, and each save costs the resume data and fsyncs */
+	if (!force && t - f->last_save < SAVE_SECONDS &&
+	    (done <= f->files_done_saved || t - f->last_save < 1))
 		return 0;
 	if (!f->synced) {
 		f->synced = xcalloc((size_t)f->nlt, sizeof(*f->synced));

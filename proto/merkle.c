@@ -232,7 +232,7 @@ static uint64_t padding(const uint64_t *sizes, size_t n, uint64_t ps)
 
 uint64_t ws_piece_size_for_files(const uint64_t *sizes, size_t n)
 {
-	uint64_t ps = WS_PIECE_MIN, total = 0;
+	uint64_t ps = WS_PIECE_LARGE, total = 0;
 
 	for (size_t i = 0; i < n; i++)
 		total += sizes[i];

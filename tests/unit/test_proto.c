@@ -386,11 +386,11 @@ static void test_piece_size(void)
 	sizes[164] = 0;
 	CHECK(ws_piece_size_for_files(sizes, 165) == WS_PIECE_MAX,
 	      "a 700 GB model gets 64 MiB pieces");
-	/* 1 GiB in 4 shards: about 10,000 pieces, little padding */
+	/* 1 GiB in 4 shards: large pieces, little padding */
 	for (size_t i = 0; i < 4; i++)
 		sizes[i] = 268435456ull + 1000 * i;
-	CHECK(ws_piece_size_for_files(sizes, 4) == 131072,
-	      "1 GiB in 4 files gets 128 KiB pieces");
+	CHECK(ws_piece_size_for_files(sizes, 4) == WS_PIECE_LARGE,
+	      "1 GiB in 4 files gets 4 MiB pieces");
 	/* a 10 GB model with 20 config files of 20 KiB: padding stays small */
 	for (size_t i = 0; i < 24; i++)
 		sizes[i] = i < 4 ? 2500000000ull : 20000;
