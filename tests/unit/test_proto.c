@@ -399,17 +399,17 @@ static void test_piece_size(void)
 		total += sizes[i];
 		pad += (ps - sizes[i] % ps) % ps;
 	}
-	CHECK(ps == 1u << 20 && pad * 100 <= 3 * total,
-	      "10 GB in 4 shards and 20 small files: 1 MiB pieces, padding <= 3%");
+	CHECK(ps == WS_PIECE_LARGE && pad * 100 <= 3 * total,
+	      "10 GB in 4 shards and 20 small files: 4 MiB pieces, padding <= 3%");
 	/* 3000 files of 1 MiB + 1 byte: 512 KiB pieces would pad by 50%;
 	 * halved while the pieces stay <= 40,000 beyond each file's first */
 	for (size_t i = 0; i < 3000; i++)
 		sizes[i] = (1u << 20) + 1;
 	CHECK(ws_piece_size_for_files(sizes, 3000) == 131072,
 	      "3000 files of 1 MiB + 1: 128 KiB pieces (24,000 beyond the first)");
-	CHECK(ws_piece_size_for_files(sizes, 0) == WS_PIECE_MIN &&
-	      ws_piece_size_for_files((const uint64_t[]){ 0, 0 }, 2) == WS_PIECE_MIN,
-	      "no bytes: the smallest pieces");
+	CHECK(ws_piece_size_for_files(sizes, 0) == WS_PIECE_LARGE &&
+	      ws_piece_size_for_files((const uint64_t[]){ 0, 0 }, 2) == WS_PIECE_LARGE,
+	      "no bytes: no padding to avoid, 4 MiB pieces");
 	free(sizes);
 }
 
