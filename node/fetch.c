@@ -334,33 +334,60 @@ static int check_meta_files(struct fetch *f)
 	return 0;
 }
 
+/* A release the blobs index pointed at: complete or not, and where. */
+struct seen_release {
+	uint8_t mhash[32];
+	char *path;                 /* relative to the home; NULL: not usable */
+};
+
 /* One file to link in from the store, found through the blobs index. */
 struct reuse {
 	struct fetch *f;
 	const char *dst;
 	uint64_t size;
 	int linked;
+	struct seen_release *seen; /* releases looked up so far, this fetch */
+	size_t nseen;
 };
+
+/* Where the complete release mhash is, or NULL: one index lookup (and one
+ * manifest parse) per release, however many of its files are asked for. */
+static const char *release_path(struct reuse *u, const uint8_t mhash[32])
+{
+	struct ws_release r;
+
+	for (size_t i = 0; i < u->nseen; i++)
+		if (!memcmp(u->seen[i].mhash, mhash, 32))
+			return u->seen[i].path;
+	u->seen = xrealloc(u->seen, (u->nseen + 1) * sizeof(*u->seen));
+	memcpy(u->seen[u->nseen].mhash, mhash, 32);
+	u->seen[u->nseen].path = NULL;
+	/* the release being fetched is in the index too, not complete */
+	if (memcmp(mhash, u->f->mhash, 32) &&
+	    ws_index_find_release(u->f->st->index, mhash, &r) == 0) {
+		if (r.complete && r.path[0])
+			u->seen[u->nseen].path = xstrdup(r.path);
+		ws_release_release(&r);
+	}
+	return u->seen[u->nseen++].path;
+}
 
 static int try_blob(void *arg, const uint8_t mhash[32], const char *path)
 {
 	struct reuse *u = arg;
-	struct ws_release r;
+	const char *rel = release_path(u, mhash);
 	struct stat sb;
 	char *src;
 
-	if (ws_index_find_release(u->f->st->index, mhash, &r))
+	if (!rel)
 		return 0;
-	if (r.complete && r.path[0]) {
-		src = xasprintf("%s/%s/%s", u->f->st->home, r.path, path);
-		/* the source was verified when its release completed;
-		 * libtorrent's recheck verifies it again here */
-		if (stat(src, &sb) == 0 && (uint64_t)sb.st_size == u->size &&
-		    ws_store_link_file(src, u->dst, 0, NULL) == 0)
-			u->linked = 1;
-		free(src);
-	}
-	ws_release_release(&r);
+	src = xasprintf("%s/%s/%s", u->f->st->home, rel, path);
+	/* the source was verified when its release completed; libtorrent's
+	 * recheck verifies it again here */
+	if (stat(src, &sb) == 0 && (uint64_t)sb.st_size == u->size &&
+	    ws_store_link_file(src, u->dst, 0, NULL) == 0)
+		u->linked = 1;
+	free(src);
 	return u->linked;
 }
 
@@ -371,11 +398,11 @@ static int try_blob(void *arg, const uint8_t mhash[32], const char *path)
 static uint64_t reuse_known(struct fetch *f)
 {
 	const struct ws_manifest *m = &f->res->m;
+	struct reuse u = { .f = f };
 	uint64_t reused = 0;
 
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct ws_manifest_file *mf = &m->files[i];
-		struct reuse u = { f, NULL, mf->size, 0 };
 		struct stat sb;
 		char *dst;
 		if (!mf->size)
@@ -387,11 +414,16 @@ static uint64_t reuse_known(struct fetch *f)
 		}
 		unlink(dst);
 		u.dst = dst;
+		u.size = mf->size;
+		u.linked = 0;
 		if (ws_index_find_blob(f->st->index, mf->sha256, try_blob, &u) == 0 &&
 		    u.linked)
 			reused += mf->size;
 		free(dst);
 	}
+	for (size_t i = 0; i < u.nseen; i++)
+		free(u.seen[i].path);
+	free(u.seen);
 	return reused;
 }
 
