@@ -78,7 +78,9 @@ int ix_scan(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
 		return ix_err(rc);
 	/* LMDB refuses an empty key, so "everything" starts at the first */
 	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
-	while (rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, prefix, plen)) {
+	/* plen 0 with a NULL prefix: memcmp must not see the NULL */
+	while (rc == 0 && k.mv_size >= plen &&
+	       (plen == 0 || !memcmp(k.mv_data, prefix, plen))) {
 		if ((ret = fn(ctx, &k, &v)))
 			break;
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
