@@ -674,7 +674,8 @@ int ws_store_strays(struct ws_store *st, struct ws_stray **out, size_t *n)
 		}
 		closedir(d);
 	}
-	qsort(s, ns, sizeof(*s), stray_cmp);
+	if (ns)  /* qsort must not see a NULL array, even empty */
+		qsort(s, ns, sizeof(*s), stray_cmp);
 	*out = s;
 	*n = ns;
 	s = NULL;
