@@ -54,7 +54,10 @@ test_expect_success 'kill -9 after a resume save; the restart checks nothing on 
 	# nothing is read back to resume: what came after the last save is
 	# downloaded again
 	json_check $TMP/B.json "j[\"rechecked\"] == 0 and j[\"distrusted_files\"] == 0" &&
-	json_check $TMP/B.json "j[\"downloaded\"] <= j[\"bytes\"] - j[\"resumed\"] + 4194304" &&
+	# what came after the last save (the kill lands within about a second
+	# of it, at 3 MB/s) and the pieces unfinished then (4 MiB each, one per
+	# file at most) come again
+	json_check $TMP/B.json "j[\"downloaded\"] <= j[\"bytes\"] - j[\"resumed\"] + 6000000 + 2 * 4194304" &&
 	same_as_model $TMP/B.json &&
 	WEIGHTSYNC_HOME=$TMP/B ws audit resume-data
 '
