@@ -57,7 +57,7 @@ test_expect_success 'status reports the node in words and JSON' '
 
 test_expect_success 'A restarts from its resume data and serves again' '
 	test -n "$(ls $TMP/A/resume/*.resume)" &&
-	start_node A $A && wait_for 10 "node_seeds A swarm-demo@1" &&
+	start_node A $A && wait_for 30 "node_seeds A swarm-demo@1" &&
 	rm -rf $TMP/D && WEIGHTSYNC_HOME=$TMP/D ws fetch "$(cat $TMP/link)" \
 		--publisher $TMP/A/keys/publisher.key.pub --peer $A:$(port_of A) --listen 127.0.0.6:0 \
 		--no-dht >/dev/null &&
