@@ -487,17 +487,26 @@ out:
 	return ix_err(rc);
 }
 
-int ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name,
-		     int64_t *highest)
+/* The names record of (pk, name), in a read transaction of its own. */
+static int read_name(ws_index *ix, const uint8_t pk[32], const char *name,
+		     struct nrec *nr)
 {
 	MDB_txn *txn;
-	struct nrec nr;
 	int rc = ix_begin(ix, MDB_RDONLY, &txn);
 
 	if (rc)
 		return rc;
-	rc = ix_get_name(ix, txn, pk, name, &nr);
+	rc = ix_get_name(ix, txn, pk, name, nr);
 	mdb_txn_abort(txn);
+	return rc;
+}
+
+int ws_index_highest(ws_index *ix, const uint8_t pk[32], const char *name,
+		     int64_t *highest)
+{
+	struct nrec nr;
+	int rc = read_name(ix, pk, name, &nr);
+
 	if (rc == 0)
 		*highest = nr.highest;
 	return rc;
@@ -546,14 +555,9 @@ int ws_index_list(ws_index *ix, const uint8_t *pk, const char *name,
 int ws_index_name_flags(ws_index *ix, const uint8_t pk[32], const char *name,
 			unsigned *flags)
 {
-	MDB_txn *txn;
 	struct nrec nr;
-	int rc = ix_begin(ix, MDB_RDONLY, &txn);
+	int rc = read_name(ix, pk, name, &nr);
 
-	if (rc)
-		return rc;
-	rc = ix_get_name(ix, txn, pk, name, &nr);
-	mdb_txn_abort(txn);
 	if (rc == 0)
 		*flags = nr.flags;
 	return rc;
