@@ -600,10 +600,16 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_seterr(msg, ret, "cannot create '%s': %s", f.staging, ws_strerror(ret));
 		goto out;
 	}
-	if (o->session)
+	if (o->session) {
 		f.ses = o->session;
-	else if ((ret = ws_net_session(&o->net, &f.ses, msg)))
-		goto out;
+	} else {
+		const char *lp[WS_LINK_MAX_PEERS];
+		for (int i = 0; i < o->link.npeers; i++)
+			lp[i] = o->link.peers[i];
+		if ((ret = ws_net_session_for_fetch(&o->net, lp, (size_t)o->link.npeers,
+						    &f.ses, msg)))
+			goto out;
+	}
 	if ((ret = get_metadata(&f)))
 		goto out;
 	if ((ret = ws_lt_files(f.t, f.top, sizeof(f.top), &f.files, &f.nfiles))) {

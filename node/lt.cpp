@@ -5,6 +5,7 @@
  * thrown by libtorrent or the standard library may cross into C.
  */
 #include "node/lt.h"
+#include "node/nodelay.h"
 
 extern "C" {
 #include "proto/error.h"
@@ -44,6 +45,8 @@ extern "C" {
 #include <memory>
 #include <new>
 #include <string>
+#include <thread>
+#include <atomic>
 #include <vector>
 
 namespace lt = libtorrent;
@@ -77,6 +80,20 @@ struct dht_lookup {
 };
 
 struct ws_lt_session {
+	/* with defer_start: the io_context the session runs on, the thread
+	 * that runs it (started by start_network), and what to do then */
+	std::unique_ptr<lt::io_context> ioc;
+	std::thread net;
+	std::atomic<bool> net_done{false};
+	bool started;
+	std::string listen_desc;
+	std::vector<std::string> bootstrap;
+	std::vector<lt::tcp::endpoint> first_peers;
+	/* the first add_torrent_alert, for a torrent added before the start */
+	bool first_added;
+	lt::torrent_handle first_handle;
+	lt::error_code first_error;
+
 	std::unique_ptr<lt::session> ses;
 	std::vector<std::unique_ptr<ws_lt_torrent>> torrents;
 	std::map<std::string, dht_lookup> lookups;
@@ -448,6 +465,14 @@ static void on_dht_item(ws_lt_session *s, const lt::dht_mutable_item_alert *a)
 /* Alert pointers die at the next pop_alerts(): copy everything out here. */
 static void handle_alert(ws_lt_session *s, lt::alert *a)
 {
+	if (auto *x = lt::alert_cast<lt::add_torrent_alert>(a)) {
+		if (!s->first_added) {
+			s->first_added = true;
+			s->first_handle = x->handle;
+			s->first_error = x->error;
+		}
+		return;
+	}
 
 	if (auto *x = lt::alert_cast<lt::hash_failed_alert>(a)) {
 		if (ws_lt_torrent *t = find_torrent(s, x->handle))
@@ -485,6 +510,8 @@ static void handle_alert(ws_lt_session *s, lt::alert *a)
 	}
 }
 
+static lt::session &live(ws_lt_session *s);
+
 /* Wait up to ms for alerts and handle every one that is queued. */
 static void pump(ws_lt_session *s, int ms)
 {
@@ -499,6 +526,7 @@ static void pump(ws_lt_session *s, int ms)
 extern "C" int ws_lt_wait(ws_lt_session *s, int timeout_ms)
 {
 	try {
+		live(s);
 		pump(s, timeout_ms > 0 ? timeout_ms : 0);
 		return 0;
 	} catch (const std::bad_alloc &) {
@@ -582,6 +610,50 @@ static lt::settings_pack make_settings(const struct ws_lt_config *cfg)
 	return sp;
 }
 
+/*
+ * Run the session's network: with defer_start, start the thread that runs
+ * its io_context; then wait (at most 5 s) for the TCP listen socket and
+ * add the DHT nodes.  Done once; later calls return 0.
+ */
+static int start_network(ws_lt_session *s, char **msg)
+{
+	if (s->started)
+		return 0;
+	s->started = true;
+	if (s->ioc) {
+		lt::io_context *ioc = s->ioc.get();
+		std::atomic<bool> *done = &s->net_done;
+		s->net = std::thread([ioc, done] {
+			ioc->run();
+			done->store(true);
+		});
+	}
+	auto deadline = steady::now() + std::chrono::seconds(5);
+	while (!s->listen_ok && steady::now() < deadline) {
+		pump(s, std::min(ms_left(deadline), 100));
+		if (!s->listen_error.empty() && !s->listen_ok)
+			break;
+	}
+	if (!s->listen_ok)
+		return set_msg(msg, WS_ENETWORK, "cannot listen on '" + s->listen_desc +
+			       "': " + (s->listen_error.empty() ? "timed out"
+					: s->listen_error));
+	for (const std::string &b : s->bootstrap) {
+		int ret = ws_lt_add_dht_node(s, b.c_str());
+		if (ret)
+			return ws_seterr(msg, ret, "bad DHT node '%s'", b.c_str());
+	}
+	return 0;
+}
+
+/* The session, its network running (a deferred one starts here). */
+static lt::session &live(ws_lt_session *s)
+{
+	if (!s->started)
+		start_network(s, nullptr);
+	return *s->ses;
+}
+
 extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 				 ws_lt_session **out, char **msg)
 {
@@ -594,11 +666,43 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 		s = sp.get();
 		s->listen_ok = false;
 		s->stats_seq = 0;
+		s->started = false;
+		s->first_added = false;
 
 		lt::session_params params(make_settings(cfg));
 		if (cfg->disk_io == WS_LT_DISK_POSIX)
 			params.disk_io_constructor = lt::posix_disk_io_constructor;
-		s->ses.reset(new lt::session(std::move(params)));
+		/* Nagle off on every peer connection (node/nodelay.c) */
+		(void)ws_nodelay_linked();
+		s->listen_desc = cfg->listen ? cfg->listen : "0.0.0.0:0";
+		for (size_t i = 0; i < cfg->n_bootstrap; i++) {
+			std::string host;
+			int port;
+			if (!cfg->bootstrap[i] || !split_hostport(cfg->bootstrap[i], host, port))
+				return ws_seterr(msg, -EINVAL, "bad DHT node '%s'",
+						 cfg->bootstrap[i] ? cfg->bootstrap[i] : "");
+			s->bootstrap.push_back(cfg->bootstrap[i]);
+		}
+		if (cfg->defer_start) {
+			for (size_t i = 0; i < cfg->n_first_peers; i++) {
+				std::string host;
+				int port;
+				lt::error_code ec;
+				if (!cfg->first_peers[i] ||
+				    !split_hostport(cfg->first_peers[i], host, port))
+					continue;
+				lt::address addr = lt::make_address(host, ec);
+				if (!ec)
+					s->first_peers.emplace_back(addr,
+						static_cast<std::uint16_t>(port));
+			}
+			/* the session runs on our thread, started later
+			 * (start_network): nothing runs until then */
+			s->ioc.reset(new lt::io_context(1));
+			s->ses.reset(new lt::session(std::move(params), *s->ioc));
+		} else {
+			s->ses.reset(new lt::session(std::move(params)));
+		}
 		if (cfg->upload_rate_limit > 0 || cfg->download_rate_limit > 0) {
 			/* libtorrent exempts peers on the local network from the
 			 * session's rate limits (they go to its "local" peer
@@ -613,24 +717,10 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 				   global);
 			s->ses->set_peer_class_filter(f);
 		}
-
-		auto deadline = steady::now() + std::chrono::seconds(5);
-		while (!s->listen_ok && steady::now() < deadline) {
-			pump(s, std::min(ms_left(deadline), 100));
-			if (!s->listen_error.empty() && !s->listen_ok)
-				break;
-		}
-		if (!s->listen_ok)
-			return set_msg(msg, WS_ENETWORK, "cannot listen on '" +
-				       std::string(cfg->listen ? cfg->listen : "0.0.0.0:0") +
-				       "': " + (s->listen_error.empty() ? "timed out"
-						: s->listen_error));
-
-		for (size_t i = 0; i < cfg->n_bootstrap; i++) {
-			int ret = ws_lt_add_dht_node(s, cfg->bootstrap[i]);
+		if (!cfg->defer_start) {
+			int ret = start_network(s, msg);
 			if (ret)
-				return ws_seterr(msg, ret, "bad DHT node '%s'",
-						 cfg->bootstrap[i] ? cfg->bootstrap[i] : "");
+				return ret;
 		}
 		*out = sp.release();
 		return 0;
@@ -648,10 +738,25 @@ extern "C" void ws_lt_session_free(ws_lt_session *s)
 	try {
 		s->torrents.clear();
 		if (s->ses) {
-			/* abort() starts the shutdown without blocking; the proxy's
-			 * destructor waits for the network thread to finish */
+			/* a deferred session that never started: start it, so
+			 * that its shutdown runs */
+			live(s);
+			/* abort() starts the shutdown without blocking.  The
+			 * proxy keeps the session's internals alive until the
+			 * network thread is done with them: its destructor joins
+			 * libtorrent's own thread; for a deferred session the
+			 * proxy must outlive our thread (handlers still refer to
+			 * the internals while the loop winds down) */
 			lt::session_proxy proxy = s->ses->abort();
 			s->ses.reset();
+			if (s->net.joinable()) {
+				auto deadline = steady::now() + std::chrono::seconds(5);
+				while (!s->net_done.load() && steady::now() < deadline)
+					std::this_thread::sleep_for(std::chrono::milliseconds(2));
+				if (!s->net_done.load())
+					s->ioc->stop();  /* bounded, as libtorrent's is */
+				s->net.join();
+			}
 		}
 	} catch (...) {
 	}
@@ -661,7 +766,7 @@ extern "C" void ws_lt_session_free(ws_lt_session *s)
 extern "C" int ws_lt_listen_port(ws_lt_session *s)
 {
 	try {
-		return s->ses->listen_port();
+		return live(s).listen_port();
 	} catch (...) {
 		return 0;
 	}
@@ -694,7 +799,7 @@ extern "C" int ws_lt_session_stats(ws_lt_session *s,
 		static const int i_peers = lt::find_metric_idx("peer.num_peers_connected");
 
 		unsigned const want = s->stats_seq + 1;
-		s->ses->post_session_stats();
+		live(s).post_session_stats();
 		auto deadline = steady::now() + std::chrono::seconds(2);
 		while (s->stats_seq < want && steady::now() < deadline)
 			pump(s, std::min(ms_left(deadline), 100));
@@ -733,7 +838,26 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 	p.flags |= lt::torrent_flags::duplicate_is_error;
 
 	lt::error_code ec;
-	lt::torrent_handle h = s->ses->add_torrent(std::move(p), ec);
+	lt::torrent_handle h;
+	if (!s->started) {
+		/* a deferred session: the torrent and its first peers go in
+		 * before the network runs (ws_lt_session_new) */
+		for (const lt::tcp::endpoint &e : s->first_peers)
+			p.peers.push_back(e);
+		s->ses->async_add_torrent(std::move(p));
+		int ret = start_network(s, msg);
+		if (ret)
+			return ret;
+		auto deadline = steady::now() + std::chrono::seconds(10);
+		while (!s->first_added && steady::now() < deadline)
+			pump(s, std::min(ms_left(deadline), 100));
+		if (!s->first_added)
+			return set_msg(msg, WS_ENETWORK, "cannot add torrent: timed out");
+		h = s->first_handle;
+		ec = s->first_error;
+	} else {
+		h = s->ses->add_torrent(std::move(p), ec);
+	}
 	if (ec == lt::errors::duplicate_torrent)
 		return set_msg(msg, WS_EEXIST, "torrent already added");
 	if (ec)
@@ -1307,7 +1431,7 @@ extern "C" int ws_lt_remove(ws_lt_torrent *t)
 	ws_lt_session *s = t->s;
 	int ret = 0;
 	try {
-		s->ses->remove_torrent(t->h);
+		live(s).remove_torrent(t->h);
 	} catch (...) {
 		ret = WS_ENETWORK;
 	}
@@ -1349,7 +1473,7 @@ extern "C" int ws_lt_dht_put(ws_lt_session *s, const uint8_t pk[32],
 	if (vlen > WS_LT_DHT_MAX_V || salt_s.size() > WS_LT_DHT_MAX_SALT)
 		return WS_ETOOBIG;
 	try {
-		if (!s->ses->is_dht_running())
+		if (!live(s).is_dht_running())
 			return WS_ENETWORK;
 
 		/*
@@ -1389,7 +1513,7 @@ extern "C" int ws_lt_dht_put(ws_lt_session *s, const uint8_t pk[32],
 		 * touched after we return.  Whatever the lookup found is
 		 * replaced: we put exactly the item we were given.
 		 */
-		s->ses->dht_put_item(key,
+		live(s).dht_put_item(key,
 			[e, sigarr, sq](lt::entry &ev, std::array<char, 64> &sg,
 					std::int64_t &sqo, std::string const &) {
 				ev = e;
@@ -1415,13 +1539,13 @@ extern "C" int ws_lt_dht_get(ws_lt_session *s, const uint8_t pk[32],
 		return WS_ETOOBIG;
 	try {
 		*n = 0;
-		if (!s->ses->is_dht_running())
+		if (!live(s).is_dht_running())
 			return WS_ENETWORK;
 		std::array<char, 32> key;
 		memcpy(key.data(), pk, 32);
 		std::string const lk = lookup_key(key, salt_s);
 		s->lookups[lk] = dht_lookup{false, {}};
-		s->ses->dht_get_item(key, salt_s);
+		live(s).dht_get_item(key, salt_s);
 
 		auto deadline = steady::now() +
 			std::chrono::milliseconds(std::max(timeout_ms, 0));

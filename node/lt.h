@@ -157,6 +157,12 @@ struct ws_lt_config {
 				      * pwrite); docs/datapath.md compares them */
 	int upload_rate_limit;       /* bytes/s, 0 = unlimited */
 	int download_rate_limit;     /* bytes/s, 0 = unlimited */
+	int defer_start;             /* start the network when the first
+				      * torrent is added, with first_peers
+				      * already in it (see ws_lt_session_new) */
+	const char *const *first_peers; /* "host:port" peers for the first
+				      * torrent (defer_start only) */
+	size_t n_first_peers;
 };
 
 /*
@@ -166,6 +172,15 @@ struct ws_lt_config {
  * runs), UPnP / NAT-PMP / LSD only when asked.  Waits (at most 5 s) until
  * the TCP listen socket is open, so ws_lt_listen_port() is valid on return.
  * Errors: -EINVAL, WS_ENETWORK (cannot listen; *msg says why).
+ *
+ * With cfg->defer_start, the network does not start until the first
+ * torrent is added (or anything else needs it): that torrent and
+ * cfg->first_peers are then in the session before its first round of
+ * connections, which libtorrent makes once a second (session_impl::
+ * on_tick; there is no "connect now"), so the peers are dialled ~0.1 s
+ * after the start instead of up to a second later (docs/datapath.md).
+ * The first ws_lt_add* then reports a listen failure.  The session is
+ * one fetch's; cfg's strings are copied.
  */
 int ws_lt_session_new(const struct ws_lt_config *cfg, ws_lt_session **out,
 		      char **msg);

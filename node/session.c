@@ -3,6 +3,7 @@
 #include "proto/error.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,8 @@ int ws_net_is_private(const struct ws_net_opts *o)
 	return any;
 }
 
-int ws_net_session(const struct ws_net_opts *o, ws_lt_session **out, char **msg)
+static int open_session(const struct ws_net_opts *o, int defer, const char *const *peers,
+			size_t npeers, ws_lt_session **out, char **msg)
 {
 	struct ws_lt_config cfg;
 	int priv = ws_net_is_private(o);
@@ -68,9 +70,38 @@ int ws_net_session(const struct ws_net_opts *o, ws_lt_session **out, char **msg)
 	/* for bench/fetch.sh's back-end comparison (docs/datapath.md) */
 	const char *dio = getenv("WS_DISK_IO");
 	cfg.disk_io = dio && !strcmp(dio, "posix") ? WS_LT_DISK_POSIX : WS_LT_DISK_MMAP;
+	if (defer) {
+		/* o's peers and the link's, dialled at libtorrent's first
+		 * connection round (ws_lt_config.defer_start) */
+		size_t n = o->npeers + npeers;
+		const char **all = calloc(n ? n : 1, sizeof(*all));
+		if (!all)
+			return -ENOMEM;
+		for (size_t i = 0; i < o->npeers; i++)
+			all[i] = o->peers[i];
+		for (size_t i = 0; i < npeers; i++)
+			all[o->npeers + i] = peers[i];
+		cfg.defer_start = 1;
+		cfg.first_peers = all;
+		cfg.n_first_peers = n;
+		ret = ws_lt_session_new(&cfg, out, msg);
+		free(all);
+		return ret;
+	}
 	if ((ret = ws_lt_session_new(&cfg, out, msg)))
 		return ret;
 	return 0;
+}
+
+int ws_net_session(const struct ws_net_opts *o, ws_lt_session **out, char **msg)
+{
+	return open_session(o, 0, NULL, 0, out, msg);
+}
+
+int ws_net_session_for_fetch(const struct ws_net_opts *o, const char *const *peers,
+			     size_t npeers, ws_lt_session **out, char **msg)
+{
+	return open_session(o, 1, peers, npeers, out, msg);
 }
 
 void ws_net_dial(const struct ws_net_opts *o, ws_lt_torrent *t)

@@ -39,6 +39,17 @@ int ws_net_is_private(const struct ws_net_opts *o);
  */
 int ws_net_session(const struct ws_net_opts *o, ws_lt_session **out, char **msg);
 
+/*
+ * ws_net_session_for_fetch - ws_net_session for one fetch: the network
+ * starts when the fetch adds its torrent, with o's peers and
+ * peers[0..npeers) already in it, so they are dialled at libtorrent's
+ * first connection round (~0.1 s) rather than up to a second later
+ * (ws_lt_config.defer_start).  A listen failure is reported by that add.
+ * peers may be NULL when npeers is 0.
+ */
+int ws_net_session_for_fetch(const struct ws_net_opts *o, const char *const *peers,
+			     size_t npeers, ws_lt_session **out, char **msg);
+
 /* ws_net_dial - connect t to every peer of o. */
 void ws_net_dial(const struct ws_net_opts *o, ws_lt_torrent *t);
 
