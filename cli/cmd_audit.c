@@ -318,7 +318,7 @@ static void report_strays(struct cli *c, struct audit_run *run)
 	static const char *why[] = {
 		[WS_STRAY_RELEASE] = "no index entry names it",
 		[WS_STRAY_STAGE] = "staging folder no live process owns",
-		[WS_STRAY_JOURNAL] = "publish not yet finished: run again with write access",
+		[WS_STRAY_JOURNAL] = "commit not yet finished: run again with write access",
 	};
 	struct ws_stray *s = NULL;
 	size_t n = 0;
