@@ -689,9 +689,13 @@ int ws_store_recover(struct ws_store *st, const uint8_t *pk, const char *name)
 	if (!pk) {
 		rewinddir(d);
 		while ((e = readdir(d))) {
-			if (!strncmp(e->d_name, "publish.", 8) && has_suffix(e->d_name, ".lock")) {
-				/* a lock a dead publisher could not remove: free
-				 * now, so ours to take and remove */
+			if ((!strncmp(e->d_name, "publish.", 8) ||
+			     !strncmp(e->d_name, FETCH_PREFIX, strlen(FETCH_PREFIX))) &&
+			    has_suffix(e->d_name, ".lock")) {
+				/* a lock a dead publisher or fetch could not
+				 * remove: free now, so ours to take and remove
+				 * (both check after taking one that its path
+				 * still names it) */
 				struct ws_name_lock *l = NULL;
 				char *lp = xasprintf("%s/%s", tmp, e->d_name);
 				if (lock_take(lp, 0, &l) == 0)
