@@ -316,8 +316,31 @@ int ws_bundle_import(struct ws_store *st, const char *path,
 	memset(out, 0, sizeof(*out));
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_all(a);
+	/* a file that cannot be read is an I/O error (exit 2); one that can
+	 * but is no bundle (empty, another format) is refused input */
+	{
+		struct stat sb;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &sb) < 0) {
+			ret = ws_seterr(msg, -errno, "cannot open '%s': %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+		if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode) && !S_ISCHR(sb.st_mode)) {
+			ret = ws_seterr(msg, -EISDIR, "cannot open '%s': not a file", path);
+			goto out;
+		}
+		if (S_ISREG(sb.st_mode) && sb.st_size == 0) {
+			ret = ws_seterr(msg, WS_EFORMAT, "not a weightsync bundle: '%s' is empty",
+					path);
+			goto out;
+		}
+	}
 	if (archive_read_open_filename(a, path, IO_BLOCK) != ARCHIVE_OK) {
-		ret = ws_seterr(msg, -EIO, "cannot open '%s': %s", path, archive_error_string(a));
+		ret = ws_seterr(msg, WS_EFORMAT, "not a weightsync bundle: '%s': %s", path,
+				archive_error_string(a));
 		goto out;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
