@@ -593,7 +593,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		goto out;
 	/* a fetch of this release that died holding the lock may have left
 	 * its commit journal since this home was opened: finish it first */
-	ws_store_recover(st, NULL, NULL);
+	ws_store_finish_journals(st);
 	if (already_have(&f)) {
 		/* another fetch completed it while this one waited */
 		res->already_complete = 1;

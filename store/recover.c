@@ -668,7 +668,19 @@ out:
 	return !kept;
 }
 
+static int recover(struct ws_store *st, const uint8_t *pk, const char *name, int sweep);
+
 int ws_store_recover(struct ws_store *st, const uint8_t *pk, const char *name)
+{
+	return recover(st, pk, name, !pk);
+}
+
+int ws_store_finish_journals(struct ws_store *st)
+{
+	return recover(st, NULL, NULL, 0);
+}
+
+static int recover(struct ws_store *st, const uint8_t *pk, const char *name, int sweep)
 {
 	char *tmp = ws_store_path(st, "tmp");
 	DIR *d = opendir(tmp);
@@ -686,7 +698,7 @@ int ws_store_recover(struct ws_store *st, const uint8_t *pk, const char *name)
 		done += recover_journal(st, jp, pk, name);
 		free(jp);
 	}
-	if (!pk) {
+	if (sweep) {
 		rewinddir(d);
 		while ((e = readdir(d))) {
 			if ((!strncmp(e->d_name, "publish.", 8) ||

@@ -133,6 +133,14 @@ void ws_name_unlock(struct ws_name_lock *l);
  */
 int ws_store_recover(struct ws_store *st, const uint8_t *pk, const char *name);
 
+/*
+ * ws_store_finish_journals - as ws_store_recover(st, NULL, NULL) without
+ * the sweep of staging folders and locks: safe at any time in a process
+ * that may have staging folders of its own (a fetch that waited for the
+ * lock of a fetch that died calls it).  Returns how many were finished.
+ */
+int ws_store_finish_journals(struct ws_store *st);
+
 enum ws_stray_kind {
 	WS_STRAY_RELEASE = 1,       /* under releases/, named by no index entry */
 	WS_STRAY_STAGE,             /* staging folder no live process owns */
