@@ -253,8 +253,20 @@ int resolve_publisher(struct cli *c, const char *name, struct ws_pubkey *out);
  */
 int resolve_trusted(struct cli *c, const char *name, struct ws_pubkey *out);
 
-/* warn_if_equivocated - warn when the publisher of name equivocated. */
-void warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name);
+/*
+ * warn_if_equivocated - warn when the publisher of name equivocated.
+ * Returns 0, or EXIT_ERROR after index_fail when the index cannot say:
+ * the caller fails closed.
+ */
+int warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name);
+
+/*
+ * index_fail - print why an index call failed with ret, naming the index's
+ * file (for WS_ECORRUPT with what to do, as at open: docs/index.md), and
+ * return EXIT_ERROR.  Every command fails closed this way: an index that
+ * cannot be read is never taken for one that holds nothing.
+ */
+int index_fail(struct cli *c, int ret);
 
 /* parse_pubkey_arg - a base64 public key or a .pub file's path. */
 int parse_pubkey_arg(const char *arg, struct ws_pubkey *out);

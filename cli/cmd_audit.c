@@ -142,7 +142,8 @@ static void audit_one(struct cli *c, struct audit_run *run, const char *dir,
 	}
 	if (!run->json)
 		printf("%s@%lld  %s\n", m.name, (long long)m.version, dir);
-	warn_if_equivocated(c, m.publisher.pk, m.name);
+	if (warn_if_equivocated(c, m.publisher.pk, m.name))
+		run->errors++;
 	if (untrusted)
 		warn("'%s' is signed by a key that is not trusted for '%s' here",
 		     dir, m.name);
@@ -187,12 +188,12 @@ static void audit_release(struct cli *c, struct audit_run *run,
 	struct ws_release full = *r;
 	struct ws_pubkey expected = { 0 };
 	char *folder = dir ? NULL : ws_store_path(c->store, r->path);
+	int ret;
 
 	full.path = NULL;
 	full.manifest = full.sig = NULL;
-	if (ws_index_load(c->store->index, &full)) {
-		err("cannot read the manifest of '%s@%lld' from the index", r->name,
-		    (long long)r->version);
+	if ((ret = ws_index_load(c->store->index, &full))) {
+		index_fail(c, ret);
 		run->errors++;
 	} else {
 		/* the index keys releases by the key it verified them with */
@@ -227,7 +228,7 @@ static int find_release(struct cli *c, const char *ref, struct ws_release *out)
 		else
 			err("no release of '%s' in this store", name);
 	} else if (ret) {
-		err("cannot read the index: %s", ws_strerror(ret));
+		index_fail(c, ret);
 	}
 	return ret;
 }
@@ -318,14 +319,20 @@ static void report_strays(struct cli *c, struct audit_run *run)
 	static const char *why[] = {
 		[WS_STRAY_RELEASE] = "no index entry names it",
 		[WS_STRAY_STAGE] = "staging folder no live process owns",
-		[WS_STRAY_JOURNAL] = "publish not yet finished: run again with write access",
+		[WS_STRAY_JOURNAL] = "commit not yet finished: run again with write access",
 	};
 	struct ws_stray *s = NULL;
 	size_t n = 0;
 	int ret = ws_store_strays(c->store, &s, &n);
 
 	if (ret) {
-		warn("cannot look for stray folders: %s", ws_strerror(ret));
+		/* fail closed: a home that cannot be searched is not clean */
+		if (ret == WS_ECORRUPT || ret == WS_ESTORE)
+			index_fail(c, ret);
+		else
+			err("cannot look for stray folders in '%s': %s", c->store->home,
+			    ws_strerror(ret));
+		run->errors++;
 		return;
 	}
 	if (run->json)
@@ -426,10 +433,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 	} else {
 		struct ws_release *rels = NULL;
 		size_t n = 0, done = 0;
-		if ((ret = ws_index_list(c->store->index, NULL, NULL, &rels, &n))) {
-			err("cannot read the index: %s", ws_strerror(ret));
-			return EXIT_ERROR;
-		}
+		if ((ret = ws_index_list(c->store->index, NULL, NULL, &rels, &n)))
+			return index_fail(c, ret);
 		for (size_t i = 0; i < n; i++)
 			if (rels[i].status == WS_REL_ACCEPTED && rels[i].complete) {
 				audit_release(c, &run, &rels[i], NULL);

@@ -88,7 +88,9 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		return usage_error("export", "invalid value '' for --hf-cache: empty");
 	if (parse_ref(ref, name, &version) || resolve_publisher(c, name, &pk))
 		return EXIT_ERROR;
-	if (ws_index_get(c->store->index, pk.pk, name, version, &r)) {
+	if ((ret = ws_index_get(c->store->index, pk.pk, name, version, &r))) {
+		if (ret != WS_ENOTFOUND)
+			return index_fail(c, ret);
 		err("no %s of '%s' in this store", version ? "such version" : "release", name);
 		return EXIT_ERROR;
 	}
@@ -97,7 +99,10 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		ws_release_release(&r);
 		return EXIT_ERROR;
 	}
-	warn_if_equivocated(c, pk.pk, name);
+	if (warn_if_equivocated(c, pk.pk, name)) {
+		ws_release_release(&r);
+		return EXIT_ERROR;
+	}
 	if (hub) {
 		ret = hf_export(c, &r, hub, &msg);
 		ws_release_release(&r);
@@ -177,7 +182,10 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			st = EXIT_VERIFY;
 		return st;
 	}
-	warn_if_equivocated(c, b.m.publisher.pk, b.m.name);
+	if (warn_if_equivocated(c, b.m.publisher.pk, b.m.name)) {
+		ws_bundle_import_release(&b);
+		return EXIT_ERROR;
+	}
 	if (json) {
 		char *folder = ws_store_path(c->store, b.relpath);
 		json_t *o = json_pack("{s:s, s:I, s:s, s:b, s:I}", "name", b.m.name,

@@ -273,8 +273,9 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	status = 0;
 	if (!folder)
 		folder = ws_store_path(c->store, res.relpath);
-	warn_if_equivocated(c, res.m.publisher.pk, res.m.name);
-	if (out && export_folder(c, &res, out))
+	if (warn_if_equivocated(c, res.m.publisher.pk, res.m.name))
+		status = EXIT_ERROR;
+	if (status == 0 && out && export_folder(c, &res, out))
 		status = EXIT_ERROR;
 	if (!json && status == 0) {
 		char sz[16], dl[16];
@@ -287,11 +288,14 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	/* after the release path: stdout's first line stays the release */
 	if (hub && status == 0) {
 		struct ws_release r;
-		if (ws_index_get(c->store->index, res.m.publisher.pk, res.m.name,
-				 res.m.version, &r) == 0) {
+		int gr = ws_index_get(c->store->index, res.m.publisher.pk, res.m.name,
+				      res.m.version, &r);
+		if (gr == 0) {
 			if (hf_export(c, &r, hub, &msg))
 				status = fail(WS_EFORMAT, &msg, "cannot lay out the Hugging Face cache");
 			ws_release_release(&r);
+		} else {
+			status = index_fail(c, gr);
 		}
 	}
 	free(folder);

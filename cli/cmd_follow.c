@@ -36,12 +36,13 @@ static int follow(struct cli *c, int argc, char **argv, int on)
 		/* unfollow needs no trust decision: take the key it follows */
 		struct ws_follow *fl = NULL;
 		size_t n = 0, found = 0;
-		if (ws_index_follows(c->store->index, &fl, &n) == 0)
-			for (size_t i = 0; i < n; i++)
-				if (!strcmp(fl[i].name, name)) {
-					pk = fl[i].pk;
-					found = 1;
-				}
+		if ((ret = ws_index_follows(c->store->index, &fl, &n)))
+			return index_fail(c, ret);
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(fl[i].name, name)) {
+				pk = fl[i].pk;
+				found = 1;
+			}
 		free(fl);
 		if (!found) {
 			printf("'%s' is not followed\n", name);
@@ -55,10 +56,8 @@ static int follow(struct cli *c, int argc, char **argv, int on)
 		printf("'%s' is %s followed\n", name, on ? "already" : "not");
 		return on ? 0 : EXIT_ERROR;
 	}
-	if (ret) {
-		err("cannot update the index: %s", ws_strerror(ret));
-		return EXIT_ERROR;
-	}
+	if (ret)
+		return index_fail(c, ret);
 	printf(on ? "following '%s': a running node mirrors every new version\n"
 		  : "no longer following '%s' (what was mirrored stays)\n", name);
 	return 0;

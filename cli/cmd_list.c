@@ -28,10 +28,8 @@ int cmd_list(struct cli *c, int argc, char **argv)
 	if (ind != argc)
 		return usage_error("list", "unexpected argument '%s'", argv[ind]);
 	arr = json ? json_array() : NULL;
-	if ((ret = ws_index_list(c->store->index, NULL, NULL, &rels, &n))) {
-		err("cannot read the index: %s", ws_strerror(ret));
-		return EXIT_ERROR;
-	}
+	if ((ret = ws_index_list(c->store->index, NULL, NULL, &rels, &n)))
+		return index_fail(c, ret);
 	for (size_t i = 0; i < n; i++) {
 		struct ws_release *r = &rels[i];
 		struct ws_manifest m;
@@ -39,13 +37,19 @@ int cmd_list(struct cli *c, int argc, char **argv)
 		uint64_t bytes = 0;
 		size_t files = 0;
 
-		if (ws_index_load(c->store->index, r) == 0 &&
-		    ws_manifest_parse(r->manifest, r->manifest_len, &m, NULL) == 0) {
-			bytes = ws_manifest_total_size(&m);
-			files = m.nfiles;
-			ws_pubkey_to_b64(&m.publisher, pk);
-			ws_manifest_release(&m);
+		/* a manifest the index cannot give back is damage: stop, never
+		 * a row of zeros that looks like an empty release */
+		if ((ret = ws_index_load(c->store->index, r)) ||
+		    (ret = ws_manifest_parse(r->manifest, r->manifest_len, &m, NULL) ?
+			   WS_ECORRUPT : 0)) {
+			json_decref(arr);
+			ws_releases_free(rels, n);
+			return index_fail(c, ret);
 		}
+		bytes = ws_manifest_total_size(&m);
+		files = m.nfiles;
+		ws_pubkey_to_b64(&m.publisher, pk);
+		ws_manifest_release(&m);
 		ws_hex(r->mhash, 32, hex);
 		ws_format_time(r->first_seen, seen);
 		if (json) {

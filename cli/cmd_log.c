@@ -29,8 +29,7 @@ int cmd_log(struct cli *c, int argc, char **argv)
 	if ((ret = ws_index_list(c->store->index, NULL, name, &rels, &n)) ||
 	    (ret = ws_index_events(c->store->index, name, &evs, &nev))) {
 		ws_releases_free(rels, n);
-		err("cannot read the index: %s", ws_strerror(ret));
-		return EXIT_ERROR;
+		return index_fail(c, ret);
 	}
 	if (n == 0 && nev == 0) {
 		err("no history of '%s' in this store", name);
@@ -38,7 +37,11 @@ int cmd_log(struct cli *c, int argc, char **argv)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || memcmp(rels[i].pk, rels[i - 1].pk, 32))
-			warn_if_equivocated(c, rels[i].pk, name);
+			if (warn_if_equivocated(c, rels[i].pk, name)) {
+				ws_releases_free(rels, n);
+				free(evs);
+				return EXIT_ERROR;
+			}
 	if (json) {
 		jv = json_array();
 		je = json_array();

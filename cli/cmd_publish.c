@@ -146,6 +146,10 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	/* a name trusted with another key would make this release one that
 	 * nobody here accepts as NAME: say so before doing the work */
 	ret = ws_index_trust_lookup(c->store->index, p.name, &trusted);
+	if (ret && ret != WS_ENOTFOUND && ret != WS_EAMBIGUOUS) {
+		index_fail(c, ret);
+		goto out;
+	}
 	if (ret == 0 && !ws_pubkey_equal(&trusted, &pk)) {
 		err("'%s' is trusted with another publisher key here; publish under "
 		    "another name or change trust with 'weightsync trust'", p.name);

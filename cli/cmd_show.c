@@ -46,11 +46,16 @@ int cmd_show(struct cli *c, int argc, char **argv)
 	if (parse_ref(ref, name, &version) || resolve_publisher(c, name, &pk))
 		return EXIT_ERROR;
 	ret = ws_index_get(c->store->index, pk.pk, name, version, &r);
+	if (ret && ret != WS_ENOTFOUND)
+		return index_fail(c, ret);
 	if (ret) {
 		err("no %s of '%s' in this store", version ? "such version" : "release", name);
 		return EXIT_ERROR;
 	}
-	warn_if_equivocated(c, pk.pk, name);
+	if (warn_if_equivocated(c, pk.pk, name)) {
+		ws_release_release(&r);
+		return EXIT_ERROR;
+	}
 	/* what the index holds was verified on the way in; check it again, as
 	 * the index is only a file on disk */
 	ret = ws_manifest_verify(r.manifest, r.manifest_len, r.sig, r.sig_len, NULL,
@@ -60,8 +65,14 @@ int cmd_show(struct cli *c, int argc, char **argv)
 		ws_release_release(&r);
 		return st;
 	}
-	if (ws_index_get_torrent(c->store->index, r.mhash, &tor, &tlen, v2, v1) == 0)
+	ret = ws_index_get_torrent(c->store->index, r.mhash, &tor, &tlen, v2, v1);
+	if (ret == 0) {
 		ws_torrent_link(c->store, &r, &m, &link);
+	} else if (ret != WS_ENOTFOUND) {
+		ret = index_fail(c, ret);
+		goto out;
+	}
+	ret = 0;
 	if (torrent_out) {
 		if (!tor) {
 			err("no torrent is kept for '%s@%lld'", m.name, (long long)m.version);

@@ -22,8 +22,10 @@ static int trust_add(struct cli *c, int argc, char **argv)
 	}
 	if (parse_pubkey_arg(argv[2], &pk))
 		return EXIT_ERROR;
-	if (ws_index_trust_lookup(c->store->index, argv[1], &other) == 0 &&
-	    !ws_pubkey_equal(&other, &pk))
+	ret = ws_index_trust_lookup(c->store->index, argv[1], &other);
+	if (ret && ret != WS_ENOTFOUND && ret != WS_EAMBIGUOUS)
+		return index_fail(c, ret);
+	if (ret == 0 && !ws_pubkey_equal(&other, &pk))
 		warn("'%s' is now trusted with two keys and is ambiguous until one "
 		     "is removed", argv[1]);
 	ret = ws_index_trust_add(c->store->index, argv[1], &pk);

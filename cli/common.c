@@ -147,10 +147,15 @@ int resolve_publisher(struct cli *c, const char *name, struct ws_pubkey *out)
 		    "with 'weightsync trust remove %s KEY'", name, name);
 		return ret;
 	}
-	if (ret != WS_ENOTFOUND)
+	if (ret != WS_ENOTFOUND) {
+		if (ret)
+			index_fail(c, ret);
 		return ret;
-	if ((ret = ws_index_list(c->store->index, NULL, name, &rels, &n)))
+	}
+	if ((ret = ws_index_list(c->store->index, NULL, name, &rels, &n))) {
+		index_fail(c, ret);
 		return ret;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || memcmp(rels[i].pk, rels[i - 1].pk, 32))
 			keys++;
@@ -158,13 +163,16 @@ int resolve_publisher(struct cli *c, const char *name, struct ws_pubkey *out)
 		/* known locally from one publisher only: that is the one */
 		memcpy(out->pk, rels[0].pk, 32);
 		struct ws_release r;
-		if (ws_index_get(c->store->index, rels[0].pk, name, 0, &r) == 0) {
+		if ((ret = ws_index_get(c->store->index, rels[0].pk, name, 0, &r)) == 0) {
 			struct ws_manifest m;
 			if (ws_manifest_parse(r.manifest, r.manifest_len, &m, NULL) == 0) {
 				*out = m.publisher;
 				ws_manifest_release(&m);
 			}
 			ws_release_release(&r);
+		} else if (ret != WS_ENOTFOUND) {
+			index_fail(c, ret);
+			goto out;
 		}
 		ret = 0;
 	} else if (keys > 1) {
@@ -176,6 +184,7 @@ int resolve_publisher(struct cli *c, const char *name, struct ws_pubkey *out)
 		    "key; add one with 'weightsync trust add %s PUBKEY'", name, name);
 		ret = WS_ENOTFOUND;
 	}
+out:
 	ws_releases_free(rels, n);
 	return ret;
 }
@@ -192,18 +201,35 @@ int resolve_trusted(struct cli *c, const char *name, struct ws_pubkey *out)
 		    "with 'weightsync trust remove %s KEY' or pass --publisher KEY",
 		    name, name);
 	else if (ret)
-		err("cannot read the trust store: %s", ws_strerror(ret));
+		index_fail(c, ret);
 	return ret;
 }
 
-void warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name)
+int warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name)
 {
 	unsigned flags = 0;
+	int ret = ws_index_name_flags(c->store->index, pk, name, &flags);
 
-	if (ws_index_name_flags(c->store->index, pk, name, &flags) == 0 &&
-	    (flags & WS_NAME_EQUIVOCATED))
+	if (ret && ret != WS_ENOTFOUND)
+		return index_fail(c, ret);
+	if (flags & WS_NAME_EQUIVOCATED)
 		warn("the publisher of '%s' signed two different manifests for one "
 		     "version (equivocation); see 'weightsync log %s'", name, name);
+	return 0;
+}
+
+int index_fail(struct cli *c, int ret)
+{
+	char *file = ws_store_path(c->store, "index/data.mdb");
+
+	if (ret == WS_ECORRUPT)
+		err("the index '%s' is damaged (a record fails its checks): restore it "
+		    "from a backup (the release folders beside it are not touched); see "
+		    "docs/index.md", file);
+	else
+		err("cannot read the index '%s': %s", file, ws_strerror(ret));
+	free(file);
+	return EXIT_ERROR;
 }
 
 int parse_pubkey_arg(const char *arg, struct ws_pubkey *out)

@@ -4,8 +4,8 @@
 #include "proto/error.h"
 #include "proto/merkle.h"
 #include "proto/util.h"
-#include "store/durable.h"
 #include "store/hasher.h"
+#include "store/recover.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -591,6 +591,9 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	f.tfile = xasprintf("%s/.torrent", f.staging);
 	if ((ret = lock_fetch(&f, hex, &lockfd)))
 		goto out;
+	/* a fetch of this release that died holding the lock may have left
+	 * its commit journal since this home was opened: finish it first */
+	ws_store_finish_journals(st);
 	if (already_have(&f)) {
 		/* another fetch completed it while this one waited */
 		res->already_complete = 1;
@@ -630,6 +633,8 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_rm_rf(f.staging);
 		goto out;
 	}
+	/* the index has the release, not complete; nothing downloaded yet */
+	ws_crash_point("fetch:after-manifest");
 	res->total = ws_manifest_total_size(&res->m);
 	if (o->manifest_only) {
 		ws_lt_remove(f.t);
@@ -660,28 +665,19 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	f.t = NULL;
 	if (res->whole_file_check && (ret = verify_files(&f)))
 		goto out;
-	/* files and folders on stable storage before the index says complete */
+	/* one journaled commit (store/recover.h): files and folders synced,
+	 * the rename, the index entry made complete (it was added at step 3),
+	 * and the torrent with its piece layers, which this node seeds next */
 	report(&f, "syncing", 0, 0, NULL);
-	if ((ret = ws_sync_tree(f.data, msg)))
-		goto out;
-	ret = ws_store_commit(st, f.data, f.manifest, f.mlen, f.sig, f.slen, &res->m,
-			      &res->relpath, msg);
-	if (ret == WS_EEXIST) {
-		/* the index knew the manifest (step 3): now it is complete */
-		res->relpath = ws_store_release_relpath(res->m.publisher.pk, res->m.name,
-							res->m.version);
-		ret = 0;
-	}
-	if (ret)
-		goto out;
-	if (meta) {
-		/* the torrent with its piece layers: this node seeds it next */
-		int tr = ws_index_put_torrent(st->index, f.mhash, meta, metalen, v2, v1);
-		if (tr && tr != WS_EEXIST) {
-			ret = ws_seterr(msg, tr, "cannot keep the release's torrent in the "
-					"index: %s", ws_strerror(tr));
+	{
+		struct ws_journal j = { .op = "fetch", .stage = f.data,
+					.manifest = f.manifest, .mlen = f.mlen,
+					.sig = f.sig, .slen = f.slen,
+					.torrent = meta, .torrent_len = meta ? metalen : 0 };
+		memcpy(j.v2, v2, 32);
+		memcpy(j.v1, v1, 20);
+		if ((ret = ws_release_commit(st, &j, &res->m, &res->relpath, msg)))
 			goto out;
-		}
 	}
 	ws_rm_rf(f.staging);
 out:

@@ -9,6 +9,16 @@
 #   seed     SIGTERM at a random time while `seed` starts and saves
 #   corrupt  data.mdb truncated to several sizes and with bytes flipped,
 #            every command run against it
+#   pub_step, fetch_step, imp_step, exp_step, rec_step
+#            kill -9 at every step boundary (WS_CRASH_AT=OP:POINT, the
+#            points of store/recover.h) of publish, fetch, import, export,
+#            and of recovery itself finishing an import's journal; each
+#            round loops over all the points.  Beyond the checks below: a
+#            point never reached is a failure, and after the re-run tmp/
+#            must hold no journal, staging folder, partial fetch or lock
+#   seed_save  a second signal while `seed` saves its resume data on
+#            SIGTERM: SIGTERM in odd rounds (it must still exit 0), SIGKILL
+#            in even ones (the next seed must come up)
 # After each crash: the index opens (`list` exits 0), `audit` is clean (0)
 # or names what is wrong (1, with output), `log NAME --json` lists each
 # version once, none skipped and none lost, and the re-run completes.
@@ -25,7 +35,7 @@ set -u
 ROUNDS=${SOAK_ROUNDS:-5}
 SEED=${SOAK_SEED:-$(( $(date +%s) % 32768 ))}
 MB=${SOAK_MB:-24}
-CAMPAIGNS=${SOAK_CAMPAIGNS:-publish fetch import export seed corrupt}
+CAMPAIGNS=${SOAK_CAMPAIGNS:-publish fetch import export seed corrupt pub_step fetch_step imp_step exp_step rec_step seed_save}
 CMD_TIMEOUT=${SOAK_TIMEOUT:-120}
 TESTS=$(cd "$(dirname "$0")/../tests" && pwd)
 RANDOM=$SEED
@@ -417,6 +427,208 @@ PY
 	rm -rf "$TMP/C"
 }
 
+# ---- step boundaries: WS_CRASH_AT=OP:POINT (store/recover.h) ----
+
+PUBLISH_POINTS="staged after-journal after-rename after-index after-torrent after-pointers"
+FETCH_POINTS="after-manifest staged after-journal after-rename after-index after-torrent after-pointers"
+IMPORT_POINTS="partial staged after-journal after-rename after-index after-torrent after-pointers"
+EXPORT_POINTS="partial written after-rename"
+RECOVER_POINTS="after-rename after-index after-torrent after-pointers"
+
+# kill_at CAMPAIGN ROUND POINT CMD... - run CMD with WS_CRASH_AT=POINT: it
+# must die there by SIGKILL (137); anything else is a point not reached
+kill_at() {
+	local c=$1 r=$2 point=$3 rc; shift 3
+	# (in braces with stderr away: the shell's own "Killed" line)
+	{ WS_CRASH_AT=$point timeout -k 5 "$CMD_TIMEOUT" "$@" >"$TMP/out" 2>&1; } 2>/dev/null
+	rc=$?
+	if [ $rc = 137 ]; then
+		record "$c" "$r" killed note "at $point"
+	else
+		record "$c" "$r" point-missed FAIL "$point: exit $rc ($(rc_kind $rc)): $(head -c 200 "$TMP/out" | tr '\n' ' ')"
+	fi
+}
+
+# tmp_clean CAMPAIGN ROUND HOME POINT - after the re-run, tmp/ of HOME keeps
+# no journal, staging folder, partial fetch or lock
+tmp_clean() {
+	local left
+	left=$(ls -A "$3/tmp" 2>/dev/null | grep -E '\.journal$|\.lock$|^stage\.|^fetch-' | head -3 | tr '\n' ' ')
+	if [ -z "$left" ]; then
+		record "$1" "$2" tmp-clean ok ""
+	else
+		record "$1" "$2" tmp-clean FAIL "after $4 and the re-run, tmp/ holds: $left"
+	fi
+}
+
+campaign_pub_step() {
+	local r point
+	for r in $(seq 1 "$ROUNDS"); do
+		for point in $PUBLISH_POINTS; do
+			rm -f "$TMP/model/config.json"
+			echo "{\"step\": \"$point\", \"round\": $r, \"seed\": $SEED}" >"$TMP/model/config.json"
+			versions "$P" soak >"$TMP/before" 2>/dev/null || : >"$TMP/before"
+			kill_at pub_step "$r" "publish:$point" "$WS_BIN" --home "$P" publish "$TMP/model" --name soak
+			check pub_step "$r" "$P" soak "$TMP/before" 1
+			versions "$P" soak >"$TMP/before" 2>/dev/null || : >"$TMP/before"
+			rerun pub_step "$r" ws "$P" publish "$TMP/model" --name soak
+			check pub_step "$r" "$P" soak "$TMP/before" 1
+			tmp_clean pub_step "$r" "$P" "publish:$point"
+		done
+	done
+}
+
+# start_seeder - seed P on A; sets SEEDER (PID), SPORT, LINK (soak@1)
+start_seeder() {
+	SPORT=$(python3 -c 'import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' $A)
+	ws "$P" show soak@1 --json || return 1
+	LINK=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["link"])' "$TMP/out") || return 1
+	start "$WS_BIN" --home "$P" seed --listen "$A:$SPORT" --no-dht
+	SEEDER=$BGPID
+	wait_until 20 "\"$WS_BIN\" --home \"$P\" status" || return 1
+	sleep 2
+}
+
+campaign_fetch_step() {
+	local r point h rc
+	if ! start_seeder; then
+		record fetch_step 0 setup FAIL "the seed did not start: $(head -c 200 "$TMP/out" | tr '\n' ' ')"
+		return
+	fi
+	for r in $(seq 1 "$ROUNDS"); do
+		for point in $FETCH_POINTS; do
+			h=$TMP/FS
+			rm -rf "$h"
+			ws "$h" trust add soak "$PUBKEY"
+			kill_at fetch_step "$r" "fetch:$point" "$WS_BIN" --home "$h" fetch "$LINK" \
+				--peer "$A:$SPORT" --listen "$B:0" --no-dht --timeout 30
+			check fetch_step "$r" "$h" soak /dev/null
+			rerun fetch_step "$r" ws "$h" fetch "$LINK" --peer "$A:$SPORT" --listen "$B:0" \
+				--no-dht --timeout 30
+			ws "$h" audit soak@1; rc=$?
+			[ $rc = 0 ] && record fetch_step "$r" audit-after-rerun ok "" ||
+				record fetch_step "$r" audit-after-rerun FAIL "fetch:$point: exit $rc: $(head -c 200 "$TMP/out" | tr '\n' ' ')"
+			check fetch_step "$r" "$h" soak /dev/null
+			tmp_clean fetch_step "$r" "$h" "fetch:$point"
+		done
+	done
+	rm -rf "$TMP/FS"
+	stop_pid "$SEEDER" TERM
+}
+
+campaign_imp_step() {
+	local r point h rc
+	[ -e "$TMP/b.tar" ] || ws "$P" export soak@1 -o "$TMP/b.tar"
+	for r in $(seq 1 "$ROUNDS"); do
+		for point in $IMPORT_POINTS; do
+			h=$TMP/IS
+			rm -rf "$h"
+			ws "$h" trust add soak "$PUBKEY"
+			kill_at imp_step "$r" "import:$point" "$WS_BIN" --home "$h" import "$TMP/b.tar"
+			check imp_step "$r" "$h" soak /dev/null
+			rerun imp_step "$r" ws "$h" import "$TMP/b.tar"
+			ws "$h" audit soak@1; rc=$?
+			[ $rc = 0 ] && record imp_step "$r" audit-after-rerun ok "" ||
+				record imp_step "$r" audit-after-rerun FAIL "import:$point: exit $rc: $(head -c 200 "$TMP/out" | tr '\n' ' ')"
+			check imp_step "$r" "$h" soak /dev/null
+			tmp_clean imp_step "$r" "$h" "import:$point"
+		done
+	done
+	rm -rf "$TMP/IS"
+}
+
+campaign_rec_step() {
+	local r point h rc
+	[ -e "$TMP/b.tar" ] || ws "$P" export soak@1 -o "$TMP/b.tar"
+	for r in $(seq 1 "$ROUNDS"); do
+		for point in $RECOVER_POINTS; do
+			h=$TMP/RS
+			rm -rf "$h"
+			ws "$h" trust add soak "$PUBKEY"
+			kill_at rec_step "$r" "import:after-journal" "$WS_BIN" --home "$h" import "$TMP/b.tar"
+			# the next command's recovery is itself killed part way
+			kill_at rec_step "$r" "recover:$point" "$WS_BIN" --home "$h" list
+			check rec_step "$r" "$h" soak /dev/null
+			rerun rec_step "$r" ws "$h" import "$TMP/b.tar"
+			ws "$h" audit soak@1; rc=$?
+			[ $rc = 0 ] && record rec_step "$r" audit-after-rerun ok "" ||
+				record rec_step "$r" audit-after-rerun FAIL "recover:$point: exit $rc: $(head -c 200 "$TMP/out" | tr '\n' ' ')"
+			tmp_clean rec_step "$r" "$h" "recover:$point"
+		done
+	done
+	rm -rf "$TMP/RS"
+}
+
+campaign_exp_step() {
+	local r point out others
+	[ -e "$TMP/e0.tar" ] || ws "$P" export soak@1 -o "$TMP/e0.tar"
+	for r in $(seq 1 "$ROUNDS"); do
+		for point in $EXPORT_POINTS; do
+			rm -rf "$TMP/ES"
+			mkdir -p "$TMP/ES"
+			out=$TMP/ES/out.tar
+			versions "$P" soak >"$TMP/before" 2>/dev/null || : >"$TMP/before"
+			kill_at exp_step "$r" "export:$point" "$WS_BIN" --home "$P" export soak@1 -o "$out"
+			check exp_step "$r" "$P" soak "$TMP/before" 1
+			if [ -e "$out" ] && ! cmp -s "$out" "$TMP/e0.tar"; then
+				record exp_step "$r" partial-bundle FAIL "export:$point: out.tar is there and is not the whole bundle"
+			fi
+			rerun exp_step "$r" ws "$P" export soak@1 -o "$out"
+			cmp -s "$out" "$TMP/e0.tar" && record exp_step "$r" same-bundle ok "" ||
+				record exp_step "$r" same-bundle FAIL "export:$point: the re-run's bundle differs from a clean export"
+			others=$(ls -A "$TMP/ES" | grep -v '^out.tar$' | head -3 | tr '\n' ' ')
+			[ -z "$others" ] && record exp_step "$r" no-partials ok "" ||
+				record exp_step "$r" no-partials FAIL "export:$point: after the re-run, beside the bundle: $others"
+		done
+	done
+	rm -rf "$TMP/ES"
+}
+
+# SIGTERM, then a second signal while the node saves its resume data (it
+# logs "stopping: saving resume data" as it starts)
+campaign_seed_save() {
+	local port pid r i sig log
+	for r in $(seq 1 "$ROUNDS"); do
+		port=$(python3 -c 'import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' $A)
+		versions "$P" soak >"$TMP/before" 2>/dev/null || : >"$TMP/before"
+		log=$TMP/seed_save.$r.log
+		"$WS_BIN" --home "$P" seed --listen "$A:$port" --no-dht >"$log" 2>&1 &
+		pid=$!
+		PIDS="$PIDS $pid"
+		if ! wait_until 20 "\"$WS_BIN\" --home \"$P\" status"; then
+			record seed_save "$r" start FAIL "the node did not come up"
+			stop_pid "$pid" 9
+			continue
+		fi
+		sig=TERM
+		[ $((r % 2)) = 0 ] && sig=KILL
+		kill -TERM "$pid" 2>/dev/null
+		i=0
+		while ! grep -q "saving resume data" "$log" && kill -0 "$pid" 2>/dev/null &&
+		      [ $i -lt 500 ]; do
+			sleep 0.01; i=$((i + 1))
+		done
+		stop_pid "$pid" "$sig"
+		case $sig:$STOP_RC in
+		TERM:0) record seed_save "$r" sigterm ok "a second SIGTERM while saving: exit 0" ;;
+		TERM:*) record seed_save "$r" sigterm FAIL "a second SIGTERM while saving: exit $STOP_RC ($(rc_kind "$STOP_RC"))" ;;
+		KILL:*) record seed_save "$r" sigterm note "SIGKILL while saving: exit $STOP_RC" ;;
+		esac
+		check seed_save "$r" "$P" soak "$TMP/before" 1
+		start "$WS_BIN" --home "$P" seed --listen "$A:$port" --no-dht
+		pid=$BGPID
+		if wait_until 20 "\"$WS_BIN\" --home \"$P\" status"; then
+			record seed_save "$r" rerun ok ""
+		else
+			record seed_save "$r" rerun FAIL "the node did not come up again after a $sig while saving"
+		fi
+		stop_pid "$pid" TERM
+		[ "$STOP_RC" = 0 ] || record seed_save "$r" stop FAIL "exit $STOP_RC on SIGTERM after the restart"
+	done
+}
+
 for c in $CAMPAIGNS; do
 	say "campaign $c"
 	"campaign_$c"
@@ -425,7 +637,7 @@ done
 # ---- summary ----
 echo "soak summary (seed $SEED, $ROUNDS rounds, model $MB MB)"
 awk -F '\t' '
-	{ camp[$1] = 1; if ($3 == "killed" || $3 == "finished-first" || ($1 == "seed" && $3 == "sigterm")) runs[$1]++ }
+	{ camp[$1] = 1; if ($3 == "killed" || $3 == "finished-first" || (($1 == "seed" || $1 == "seed_save") && $3 == "sigterm")) runs[$1]++ }
 	$1 == "corrupt" && ($3 == "exit" || $4 == "FAIL") { runs[$1]++ }
 	$4 == "FAIL" { fails[$1 "\t" $3]++; nf[$1]++; total++ }
 	$4 == "note" && $3 == "audit" { dmg[$1]++ }
@@ -435,6 +647,6 @@ awk -F '\t' '
 			printf "  %-8s %3d runs, %3d failures, audit named damage %d times, leftovers %d times\n",
 				c, runs[c], nf[c], dmg[c], left[c]
 		for (k in fails) { split(k, a, "\t"); printf "  FAIL %-8s %-18s %d\n", a[1], a[2], fails[k] }
-		printf "  total failures: %d\n", total
+		printf "  total failures: %d\n", total + 0
 		exit total > 0
 	}' "$REC"

@@ -1,6 +1,7 @@
 /* bundle.c - offline bundles with libarchive (see bundle.h) */
 #include "bundle.h"
 #include "accept.h"
+#include "recover.h"
 #include "proto/error.h"
 #include "proto/merkle.h"
 #include "proto/util.h"
@@ -160,14 +161,27 @@ int ws_bundle_export(struct ws_store *st, const struct ws_release *r,
 		char *src = xasprintf("%s/%s", folder, m.files[i].path);
 		name = xasprintf("%s/%s", top, m.files[i].path);
 		ret = add_file(a, name, src, m.files[i].size, buf, msg);
+		ws_crash_point("export:partial");
 		*bytes += m.files[i].size;
 		free(src);
 		free(name);
 	}
 	if (!ret && archive_write_close(a) != ARCHIVE_OK)
 		ret = ws_seterr(msg, -EIO, "cannot finish the bundle: %s", archive_error_string(a));
+	if (!ret) {
+		/* the bytes on disk before the name says the bundle is whole */
+		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
+			ret = ws_seterr(msg, -errno, "cannot write '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!ret)
+		ws_crash_point("export:written");
 	if (!ret && rename(tmp, path) < 0)
 		ret = ws_seterr(msg, -errno, "cannot write '%s': %s", path, strerror(errno));
+	if (!ret)
+		ws_crash_point("export:after-rename");
 out:
 	if (a)
 		archive_write_free(a);
@@ -302,8 +316,31 @@ int ws_bundle_import(struct ws_store *st, const char *path,
 	memset(out, 0, sizeof(*out));
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_all(a);
+	/* a file that cannot be read is an I/O error (exit 2); one that can
+	 * but is no bundle (empty, another format) is refused input */
+	{
+		struct stat sb;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &sb) < 0) {
+			ret = ws_seterr(msg, -errno, "cannot open '%s': %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+		if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode) && !S_ISCHR(sb.st_mode)) {
+			ret = ws_seterr(msg, -EISDIR, "cannot open '%s': not a file", path);
+			goto out;
+		}
+		if (S_ISREG(sb.st_mode) && sb.st_size == 0) {
+			ret = ws_seterr(msg, WS_EFORMAT, "not a weightsync bundle: '%s' is empty",
+					path);
+			goto out;
+		}
+	}
 	if (archive_read_open_filename(a, path, IO_BLOCK) != ARCHIVE_OK) {
-		ret = ws_seterr(msg, -EIO, "cannot open '%s': %s", path, archive_error_string(a));
+		ret = ws_seterr(msg, WS_EFORMAT, "not a weightsync bundle: '%s': %s", path,
+				archive_error_string(a));
 		goto out;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
@@ -394,6 +431,7 @@ int ws_bundle_import(struct ws_store *st, const char *path,
 		free(dst);
 		if (ret)
 			goto out;
+		ws_crash_point("import:partial");
 		out->bytes += f->size;
 	}
 	if (r != ARCHIVE_EOF) {
@@ -414,13 +452,10 @@ int ws_bundle_import(struct ws_store *st, const char *path,
 	}
 	if ((ret = ws_store_write_meta(data, manifest, mlen, sig, slen, msg)))
 		goto out;
-	ret = ws_store_commit(st, data, manifest, mlen, sig, slen, &out->m, &out->relpath, msg);
-	if (ret == WS_EEXIST) {
-		/* the index knew the manifest but not its files: now complete */
-		out->relpath = ws_store_release_relpath(out->m.publisher.pk, out->m.name,
-							out->m.version);
-		ret = 0;
-	}
+	/* journaled: a kill from here on is finished by the next command */
+	ret = ws_release_commit(st, &(struct ws_journal){ .op = "import", .stage = data,
+				.manifest = manifest, .mlen = mlen, .sig = sig, .slen = slen },
+				&out->m, &out->relpath, msg);
 out:
 	archive_read_free(a);
 	if (stage)

@@ -1,4 +1,4 @@
-/* recover.c - publish journals and crash recovery of a home (see recover.h) */
+/* recover.c - commit journals and crash recovery of a home (see recover.h) */
 #include "recover.h"
 #include "durable.h"
 #include "proto/error.h"
@@ -19,6 +19,35 @@
 #define JOURNAL_SUFFIX ".journal"
 /* manifest, signature and a torrent of a very large release, with room */
 #define JOURNAL_MAX (64u << 20)
+#define STAGE_PREFIX "stage."
+#define FETCH_PREFIX "fetch-"
+
+/* "OP:WHERE", a test hook (ws_crash_point) */
+static void crash_at(const char *op, const char *where)
+{
+	char point[64];
+
+	snprintf(point, sizeof(point), "%s:%s", op, where);
+	ws_crash_point(point);
+}
+
+/* 1 for a folder name in tmp/ that can hold a commit's staging folder */
+static int scratch_name(const char *base)
+{
+	return !strncmp(base, STAGE_PREFIX, strlen(STAGE_PREFIX)) ||
+	       !strncmp(base, FETCH_PREFIX, strlen(FETCH_PREFIX));
+}
+
+/* The scratch folder of a staging folder relative to the home,
+ * "tmp/stage.PID.XXXXXX" or "tmp/fetch-V2HEX" (malloc'd). */
+static char *scratch_of(const char *stage_rel)
+{
+	char *top = xstrdup(stage_rel), *slash = strchr(top + 4, '/');
+
+	if (slash)
+		*slash = '\0';
+	return top;
+}
 
 /* A journal as read back: every member owned. */
 struct jrec {
@@ -174,17 +203,22 @@ static int decode(const uint8_t *data, size_t len, struct jrec *r)
 		r->torrent = NULL;
 	}
 	r->add_trust = flags & 1;
-	if (strncmp(r->stage, "tmp/stage.", 10) || strchr(r->stage + 4, '/') ||
-	    strstr(r->stage, "..")) {
-		ret = WS_EPATH;
-		goto out;
-	}
 	if ((ret = ws_manifest_verify(r->manifest, r->mlen, r->sig, r->slen, NULL,
 				      &r->m, NULL)))
 		goto out;
 	want = ws_store_release_relpath(r->m.publisher.pk, r->m.name, r->m.version);
 	if (strcmp(want, r->relpath) || np > 2) {
 		ret = WS_EFORMAT;
+		goto out;
+	}
+	/* tmp/stage.X (a publish's), or tmp/stage.X/NAME@V or
+	 * tmp/fetch-X/NAME@V, NAME@V being the release folder's own name */
+	const char *sub = strchr(r->stage + 4, '/');
+	if (strncmp(r->stage, "tmp/", 4) || !scratch_name(r->stage + 4) ||
+	    strstr(r->stage, "..") ||
+	    (sub && strcmp(sub, strrchr(r->relpath, '/'))) ||
+	    (!sub && strncmp(r->stage + 4, STAGE_PREFIX, strlen(STAGE_PREFIX)))) {
+		ret = WS_EPATH;
 		goto out;
 	}
 	for (size_t i = 0; i < np; i++) {
@@ -259,7 +293,7 @@ static int index_names(struct ws_store *st, const struct jrec *r)
  * (an I/O error: the index or the disk failed, not the release).
  */
 static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
-		 int live, int *kept, char **msg)
+		 const char *op, int live, int *kept, char **msg)
 {
 	char *stage = ws_store_path(st, r->stage), *dst = ws_store_path(st, r->relpath);
 	char *parent = xstrdup(dst), *slash = strrchr(parent, '/');
@@ -293,7 +327,7 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 			ws_rm_rf(stage);
 		}
 	}
-	ws_crash_point("publish:after-rename");
+	crash_at(op, "after-rename");
 	if (!is_dir(dst) && !index_names(st, r)) {
 		/* staged files gone by another hand: nothing to finish */
 		ret = ws_seterr(msg, -ENOENT, "the staged release '%s' is gone", stage);
@@ -322,7 +356,7 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 		*kept = 0;
 		goto out;
 	}
-	ws_crash_point("publish:after-index");
+	crash_at(op, "after-index");
 	if (r->add_trust &&
 	    ws_index_trust_lookup(st->index, r->m.name, &trusted) == WS_ENOTFOUND &&
 	    (ret = ws_index_trust_add(st->index, r->m.name, &r->m.publisher)) &&
@@ -342,7 +376,7 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 			goto out;
 		}
 	}
-	ws_crash_point("publish:after-torrent");
+	crash_at(op, "after-torrent");
 	for (size_t i = 0; i < r->nptrs; i++) {
 		ret = ws_index_put_pointer(st->index, &r->ptrs[i], msg);
 		if (ret == WS_EEXIST)
@@ -355,49 +389,24 @@ static int apply(struct ws_store *st, const struct jrec *r, const char *jpath,
 		if (ret)
 			goto out;
 	}
-	ws_crash_point("publish:after-pointers");
+	crash_at(op, "after-pointers");
 	ret = 0;
 	*kept = 0;
 out:
+	if (!*kept && !live) {
+		/* what the release was staged in goes with the journal: a
+		 * fetch's tmp/fetch-V2HEX/ (its .torrent and resume data) */
+		char *top = scratch_of(r->stage), *tp = ws_store_path(st, top);
+		if (strcmp(top, r->stage))
+			ws_rm_rf(tp);
+		free(top);
+		free(tp);
+	}
 	if (!*kept && unlink(jpath) == 0)
 		sync_tmp(st);
 	free(stage);
 	free(dst);
 	free(parent);
-	return ret;
-}
-
-int ws_journal_commit(struct ws_store *st, const struct ws_journal *j,
-		      int *kept, char **msg)
-{
-	const char *base = strrchr(j->stage, '/');
-	char *rel = xasprintf("tmp/%s", base ? base + 1 : j->stage);
-	char *jpath = xasprintf("%s/tmp/%s" JOURNAL_SUFFIX, st->home, base ? base + 1 : j->stage);
-	struct buf b = { 0 };
-	struct jrec r;
-	int ret;
-
-	*kept = 0;
-	encode(&b, rel, j);
-	/* read back what is written: recovery will trust nothing else */
-	if ((ret = decode(b.p, b.len, &r))) {
-		ws_seterr(msg, ret, "cannot make the publish journal: %s", ws_strerror(ret));
-		goto out;
-	}
-	ws_crash_point("publish:staged");
-	if ((ret = ws_write_file_atomic(jpath, b.p, b.len, 0644, 1)) < 0) {
-		ws_seterr(msg, ret, "cannot write '%s': %s", jpath, ws_strerror(ret));
-		jrec_release(&r);
-		goto out;
-	}
-	sync_tmp(st);
-	ws_crash_point("publish:after-journal");
-	ret = apply(st, &r, jpath, 1, kept, msg);
-	jrec_release(&r);
-out:
-	free(b.p);
-	free(rel);
-	free(jpath);
 	return ret;
 }
 
@@ -468,6 +477,117 @@ void ws_name_unlock(struct ws_name_lock *l)
 	free(l);
 }
 
+/* ---- committing ---- */
+
+/* 1 when the index has r's release complete at r's folder */
+static int index_complete(struct ws_store *st, const struct jrec *r)
+{
+	struct ws_release rel;
+	uint8_t mhash[32];
+	int yes = 0;
+
+	ws_manifest_hash(r->manifest, r->mlen, mhash);
+	if (ws_index_get(st->index, r->m.publisher.pk, r->m.name, r->m.version, &rel) == 0) {
+		yes = rel.complete && !strcmp(rel.path, r->relpath) &&
+		      !memcmp(rel.mhash, mhash, 32);
+		ws_release_release(&rel);
+	}
+	return yes;
+}
+
+int ws_journal_commit(struct ws_store *st, const struct ws_journal *j,
+		      int *kept, char **msg)
+{
+	const char *op = j->op ? j->op : "publish";
+	size_t hl = strlen(st->home);
+	char *rel = NULL, *top = NULL, *jpath = NULL, *dst = NULL;
+	struct ws_name_lock *lock = NULL;
+	struct buf b = { 0 };
+	struct jrec r;
+	int ret, have = 0;
+
+	*kept = 0;
+	/* the journal names the staging folder relative to the home, so a
+	 * home moved elsewhere still recovers */
+	if (strncmp(j->stage, st->home, hl) || strncmp(j->stage + hl, "/tmp/", 5)) {
+		return ws_seterr(msg, WS_EPATH, "cannot commit '%s': not a staging folder "
+				 "of the home '%s'", j->stage, st->home);
+	}
+	rel = xstrdup(j->stage + hl + 1);
+	top = scratch_of(rel);
+	jpath = xasprintf("%s/%s" JOURNAL_SUFFIX, st->home, top);
+	encode(&b, rel, j);
+	/* read back what is written: recovery will trust nothing else */
+	if ((ret = decode(b.p, b.len, &r))) {
+		ws_seterr(msg, ret, "cannot make the %s journal: %s", op, ws_strerror(ret));
+		goto out;
+	}
+	have = 1;
+	if (j->lock && (ret = ws_name_lock(st, r.m.publisher.pk, r.m.name, &lock))) {
+		ws_seterr(msg, ret, "cannot lock '%s' for the commit: %s", r.m.name,
+			  ws_strerror(ret));
+		goto out;
+	}
+	dst = ws_store_path(st, r.relpath);
+	if (is_dir(dst)) {
+		/* under the lock: another fetch or import of the release got
+		 * there first, or a folder nobody accounts for is in the way;
+		 * its files were not verified here, so it is never taken for
+		 * this release */
+		if (index_complete(st, &r))
+			ret = WS_EEXIST;
+		else
+			ret = ws_seterr(msg, -EEXIST, "'%s' is in the way: no index entry names "
+					"it; remove it (see 'weightsync audit') and try again", dst);
+		goto out;
+	}
+	crash_at(op, "staged");
+	if ((ret = ws_write_file_atomic(jpath, b.p, b.len, 0644, 1)) < 0) {
+		ws_seterr(msg, ret, "cannot write '%s': %s", jpath, ws_strerror(ret));
+		goto out;
+	}
+	sync_tmp(st);
+	crash_at(op, "after-journal");
+	ret = apply(st, &r, jpath, op, 1, kept, msg);
+out:
+	ws_name_unlock(lock);
+	if (have)
+		jrec_release(&r);
+	free(b.p);
+	free(rel);
+	free(top);
+	free(jpath);
+	free(dst);
+	return ret;
+}
+
+int ws_release_commit(struct ws_store *st, const struct ws_journal *j,
+		      const struct ws_manifest *m, char **relpath, char **msg)
+{
+	struct ws_journal c = *j;
+	char *rel = ws_store_release_relpath(m->publisher.pk, m->name, m->version);
+	int kept = 0, ret;
+
+	c.relpath = rel;
+	c.lock = 1;
+	ret = ws_journal_commit(st, &c, &kept, msg);
+	if (ret == WS_EEXIST)
+		ret = 0;        /* complete already: a second fetch or import */
+	if (ret && kept && msg && *msg) {
+		char *m2 = xasprintf("%s (the release is committed: the next command "
+				     "that opens the home finishes the %s)", *msg,
+				     c.op ? c.op : "commit");
+		free(*msg);
+		*msg = m2;
+	}
+	if (ret == 0 && relpath) {
+		*relpath = rel;
+		rel = NULL;
+	}
+	free(rel);
+	return ret;
+}
+
 /* ---- recovery ---- */
 
 static int has_suffix(const char *s, const char *suffix)
@@ -491,6 +611,22 @@ static int stage_owner_alive(const char *base)
 	if (pid == (long)getpid())
 		return 0;       /* this process has made none yet: PID reused */
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* 1 while a fetch holds the lock of the journal "fetch-V2HEX.journal" in
+ * tmp: its fetch (node/fetch.c) holds tmp/fetch-V2HEX.lock to the end */
+static int fetch_owner_alive(const char *tmp, const char *base)
+{
+	size_t n = strlen(base) - strlen(JOURNAL_SUFFIX);
+	char *lp = xasprintf("%s/%.*s.lock", tmp, (int)n, base);
+	int fd = open(lp, O_RDONLY | O_CLOEXEC), alive = 0;
+
+	if (fd >= 0) {
+		alive = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+		close(fd);
+	}
+	free(lp);
+	return alive;
 }
 
 /* Finish one journal; 1 when it was finished, 0 when left alone. */
@@ -524,7 +660,7 @@ static int recover_journal(struct ws_store *st, const char *jpath,
 		if (access(jpath, F_OK) < 0)
 			goto out;
 	}
-	ret = apply(st, &r, jpath, 0, &kept, NULL);
+	ret = apply(st, &r, jpath, "recover", 0, &kept, NULL);
 	(void)ret;
 out:
 	ws_name_unlock(lock);
@@ -532,7 +668,19 @@ out:
 	return !kept;
 }
 
+static int recover(struct ws_store *st, const uint8_t *pk, const char *name, int sweep);
+
 int ws_store_recover(struct ws_store *st, const uint8_t *pk, const char *name)
+{
+	return recover(st, pk, name, !pk);
+}
+
+int ws_store_finish_journals(struct ws_store *st)
+{
+	return recover(st, NULL, NULL, 0);
+}
+
+static int recover(struct ws_store *st, const uint8_t *pk, const char *name, int sweep)
 {
 	char *tmp = ws_store_path(st, "tmp");
 	DIR *d = opendir(tmp);
@@ -544,18 +692,22 @@ int ws_store_recover(struct ws_store *st, const uint8_t *pk, const char *name)
 		return 0;
 	}
 	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "stage.", 6) || !has_suffix(e->d_name, JOURNAL_SUFFIX))
+		if (!scratch_name(e->d_name) || !has_suffix(e->d_name, JOURNAL_SUFFIX))
 			continue;
 		char *jp = xasprintf("%s/%s", tmp, e->d_name);
 		done += recover_journal(st, jp, pk, name);
 		free(jp);
 	}
-	if (!pk) {
+	if (sweep) {
 		rewinddir(d);
 		while ((e = readdir(d))) {
-			if (!strncmp(e->d_name, "publish.", 8) && has_suffix(e->d_name, ".lock")) {
-				/* a lock a dead publisher could not remove: free
-				 * now, so ours to take and remove */
+			if ((!strncmp(e->d_name, "publish.", 8) ||
+			     !strncmp(e->d_name, FETCH_PREFIX, strlen(FETCH_PREFIX))) &&
+			    has_suffix(e->d_name, ".lock")) {
+				/* a lock a dead publisher or fetch could not
+				 * remove: free now, so ours to take and remove
+				 * (both check after taking one that its path
+				 * still names it) */
 				struct ws_name_lock *l = NULL;
 				char *lp = xasprintf("%s/%s", tmp, e->d_name);
 				if (lock_take(lp, 0, &l) == 0)
@@ -657,6 +809,13 @@ int ws_store_strays(struct ws_store *st, struct ws_stray **out, size_t *n)
 	dir = ws_store_path(st, "tmp");
 	if ((d = opendir(dir))) {
 		while ((e = readdir(d))) {
+			if (!strncmp(e->d_name, FETCH_PREFIX, strlen(FETCH_PREFIX)) &&
+			    has_suffix(e->d_name, JOURNAL_SUFFIX)) {
+				if (!fetch_owner_alive(dir, e->d_name))
+					stray_add(&s, &ns, xasprintf("tmp/%s", e->d_name),
+						  WS_STRAY_JOURNAL);
+				continue;
+			}
 			if (strncmp(e->d_name, "stage.", 6))
 				continue;
 			if (has_suffix(e->d_name, JOURNAL_SUFFIX)) {

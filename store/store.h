@@ -11,7 +11,9 @@
  *                               and locks (recover.h), partial fetches
  *                               (fetch-V2HEX/)
  * Release folders are only ever created by renaming a complete staging
- * folder into place, so a folder under releases/ is never half-written.
+ * folder into place, after a journal that lets the next command finish
+ * the commit (recover.h), so a folder under releases/ is never
+ * half-written and never left without its index entry.
  */
 #ifndef WS_STORE_STORE_H
 #define WS_STORE_STORE_H
@@ -82,19 +84,7 @@ int ws_store_write_meta(const char *dir, const char *manifest, size_t mlen,
 int ws_store_read_meta(const char *dir, char **manifest, size_t *mlen,
 		       char **sig, size_t *slen, char **msg);
 
-/*
- * ws_store_commit - move a complete staging folder to its place under
- * releases/ and record the verified release in the index as complete.  If
- * the index refuses it, the folder is removed again and the refusal
- * returned (the index is unchanged but for an event).  WS_EEXIST when the
- * very same release is already in the store (the staging folder is then
- * removed); -EEXIST when a folder the index did not name is in the way
- * (it is left for the operator: audit reports it).  On success *relpath (if not NULL) is the release folder
- * relative to the home.
- */
-int ws_store_commit(struct ws_store *st, const char *staging,
-		    const char *manifest, size_t mlen, const char *sig,
-		    size_t slen, const struct ws_manifest *m, char **relpath,
-		    char **msg);
+/* Committing a staged release into releases/ and the index is
+ * ws_journal_commit and ws_release_commit (recover.h). */
 
 #endif

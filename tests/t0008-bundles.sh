@@ -138,6 +138,25 @@ test_expect_success 'a tar that is not a bundle, and a missing file' '
 	grep_q "cannot open" $TMP/err
 '
 
+# refused input is 1, never 0 ("@0 imported") and not 2 (that is for a
+# file that cannot be read); the store is left as it was
+test_expect_success 'an empty file, an empty tar, junk: refused, exit 1, nothing written' '
+	store_state $TMP/B >$TMP/before &&
+	: >$TMP/empty.tar &&
+	WEIGHTSYNC_HOME=$TMP/B test_must_fail 1 ws import $TMP/empty.tar 2>$TMP/err &&
+	grep_q "^weightsync: not a weightsync bundle: .*empty.tar. is empty" $TMP/err &&
+	tar cf $TMP/none.tar -T /dev/null &&
+	WEIGHTSYNC_HOME=$TMP/B test_must_fail 1 ws import $TMP/none.tar 2>$TMP/err &&
+	grep_q "^weightsync: not a weightsync bundle: no signed manifest" $TMP/err &&
+	yes "not an archive" | head -c 3000 >$TMP/junk.tar &&
+	WEIGHTSYNC_HOME=$TMP/B test_must_fail 1 ws import $TMP/junk.tar 2>$TMP/err &&
+	grep_q "^weightsync: not a weightsync bundle" $TMP/err &&
+	WEIGHTSYNC_HOME=$TMP/B test_must_fail 2 ws import $TMP 2>$TMP/err &&
+	grep_q "cannot open .*: not a file" $TMP/err &&
+	! grep -q imported $TMP/err &&
+	store_state $TMP/B >$TMP/after && test_cmp $TMP/before $TMP/after
+'
+
 test_expect_success 'a bundle an export killed with -9 left half-written is removed by the next export' '
 	dead=$(sh -c "echo \$\$") &&
 	echo partial >$TMP/k.tar.tmp.$dead &&

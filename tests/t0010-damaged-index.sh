@@ -97,6 +97,26 @@ test_expect_success 'one byte flipped in a leaf page: damaged' '
 	restore_index
 '
 
+# a manifest record changed in place, its size and the pages intact: only
+# its hash, the key it is kept under, no longer matches
+test_expect_success 'a manifest changed in its record: every reader refuses, exit 2' '
+	restore_index &&
+	python3 -c "import sys
+p = sys.argv[1]; d = open(p, \"rb\").read()
+assert b\"tokenizer_config.json\" in d
+open(p, \"wb\").write(d.replace(b\"tokenizer_config.json\", b\"tokenizer_cOnfig.json\"))" "$IX" &&
+	damaged_by list &&
+	damaged_by list --json &&
+	test ! -s $TMP/out &&
+	damaged_by audit &&
+	damaged_by audit llama@2 &&
+	damaged_by show llama@3 &&
+	damaged_by export llama@3 -o $TMP/x.tar &&
+	test ! -e $TMP/x.tar &&
+	grep_q "(a record fails its checks)" $TMP/err &&
+	restore_index
+'
+
 test_expect_success 'restored from the copy, everything is as it was' '
 	restore_index &&
 	ws list >$TMP/list.after && test_cmp $TMP/list.before $TMP/list.after &&

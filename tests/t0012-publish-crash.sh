@@ -140,7 +140,7 @@ test_expect_success 'a damaged journal is left alone and reported, exit 0' '
 	printf "weightsync-journal 1\n\377\377" >$WEIGHTSYNC_HOME/tmp/stage.99999999.bad001.journal &&
 	ws list >/dev/null &&
 	ws audit >$TMP/audit.out &&
-	grep_q "^unfinished .*tmp/stage.99999999.bad001.journal (publish not yet finished" $TMP/audit.out &&
+	grep_q "^unfinished .*tmp/stage.99999999.bad001.journal (commit not yet finished" $TMP/audit.out &&
 	ws publish $TMP/model --name crash >/dev/null &&
 	test "$(versions crash | tail -1)" = "15 complete" &&
 	rm $WEIGHTSYNC_HOME/tmp/stage.99999999.bad001.journal && clean
