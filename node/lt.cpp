@@ -42,6 +42,7 @@ extern "C" {
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -68,6 +69,9 @@ struct ws_lt_torrent {
 	bool resume_ready;
 	std::string resume_error;
 	std::vector<char> resume;
+	/* payload counted before the last ws_lt_pause (libtorrent restarts
+	 * its counters when a torrent resumes) */
+	std::int64_t down_base, up_base;
 };
 
 /* Results of one DHT lookup, keyed by pk || salt. */
@@ -77,9 +81,16 @@ struct dht_lookup {
 };
 
 struct ws_lt_session {
+	/* the shim's own state below (torrents, lookups, counters, and what
+	 * alerts write into each ws_lt_torrent) is shared by every thread
+	 * using the session: held by every entry point that reads or writes
+	 * it, let go while waiting for alerts (pump) */
+	std::mutex mu;
 	std::unique_ptr<lt::session> ses;
 	std::vector<std::unique_ptr<ws_lt_torrent>> torrents;
-	std::map<std::string, dht_lookup> lookups;
+	/* lookups under way, by pk || salt; several threads may look the
+	 * same item up at once, each with its own entry */
+	std::multimap<std::string, dht_lookup *> lookups;
 	bool listen_ok;
 	std::string listen_error;
 	/* last session_stats_alert, and how many have come */
@@ -411,12 +422,18 @@ static std::string lookup_key(const std::array<char, 32> &pk,
 	return std::string(pk.data(), pk.size()) + salt;
 }
 
+static void dht_lookup_add(dht_lookup &l, const lt::dht_mutable_item_alert *a);
+
+/* nobody may be asking (any more): then the item is dropped */
 static void on_dht_item(ws_lt_session *s, const lt::dht_mutable_item_alert *a)
 {
-	auto it = s->lookups.find(lookup_key(a->key, a->salt));
-	if (it == s->lookups.end())
-		return;                       /* nobody is asking (any more) */
-	dht_lookup &l = it->second;
+	auto range = s->lookups.equal_range(lookup_key(a->key, a->salt));
+	for (auto it = range.first; it != range.second; ++it)
+		dht_lookup_add(*it->second, a);
+}
+
+static void dht_lookup_add(dht_lookup &l, const lt::dht_mutable_item_alert *a)
+{
 	if (a->authoritative)
 		l.done = true;
 
@@ -485,12 +502,23 @@ static void handle_alert(ws_lt_session *s, lt::alert *a)
 	}
 }
 
-/* Wait up to ms for alerts and handle every one that is queued. */
-static void pump(ws_lt_session *s, int ms)
+using lock_t = std::unique_lock<std::mutex>;
+
+/*
+ * Wait up to ms for alerts and handle every one that is queued.  lk holds
+ * s->mu; it is let go during the wait, so other threads use the session
+ * meanwhile.  When several threads pump, whoever pops an alert handles it
+ * for all: each waiter finds its answer in the shared state, at worst one
+ * wait later.
+ */
+static void pump(ws_lt_session *s, int ms, lock_t &lk)
 {
 	std::vector<lt::alert *> alerts;
 
+	lk.unlock();
 	s->ses->wait_for_alert(std::chrono::milliseconds(ms));
+	lk.lock();
+	/* alert pointers die at the next pop_alerts: handled under the lock */
 	s->ses->pop_alerts(&alerts);
 	for (lt::alert *a : alerts)
 		handle_alert(s, a);
@@ -499,7 +527,8 @@ static void pump(ws_lt_session *s, int ms)
 extern "C" int ws_lt_wait(ws_lt_session *s, int timeout_ms)
 {
 	try {
-		pump(s, timeout_ms > 0 ? timeout_ms : 0);
+		lock_t lk(s->mu);
+		pump(s, timeout_ms > 0 ? timeout_ms : 0, lk);
 		return 0;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;
@@ -615,11 +644,13 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 		}
 
 		auto deadline = steady::now() + std::chrono::seconds(5);
+		lock_t lk(s->mu);
 		while (!s->listen_ok && steady::now() < deadline) {
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), lk);
 			if (!s->listen_error.empty() && !s->listen_ok)
 				break;
 		}
+		lk.unlock();
 		if (!s->listen_ok)
 			return set_msg(msg, WS_ENETWORK, "cannot listen on '" +
 				       std::string(cfg->listen ? cfg->listen : "0.0.0.0:0") +
@@ -693,11 +724,12 @@ extern "C" int ws_lt_session_stats(ws_lt_session *s,
 		static const int i_down = lt::find_metric_idx("net.recv_payload_bytes");
 		static const int i_peers = lt::find_metric_idx("peer.num_peers_connected");
 
+		lock_t lk(s->mu);
 		unsigned const want = s->stats_seq + 1;
 		s->ses->post_session_stats();
 		auto deadline = steady::now() + std::chrono::seconds(2);
 		while (s->stats_seq < want && steady::now() < deadline)
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), lk);
 		if (s->stats_seq < want)
 			return WS_ETIMEOUT;
 
@@ -733,6 +765,7 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 	p.flags |= lt::torrent_flags::duplicate_is_error;
 
 	lt::error_code ec;
+	lock_t lk(s->mu);
 	lt::torrent_handle h = s->ses->add_torrent(std::move(p), ec);
 	if (ec == lt::errors::duplicate_torrent)
 		return set_msg(msg, WS_EEXIST, "torrent already added");
@@ -745,6 +778,7 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 	t->hash_failures = 0;
 	t->resume_pending = false;
 	t->resume_ready = false;
+	t->down_base = t->up_base = 0;
 	*out = t.get();
 	s->torrents.push_back(std::move(t));
 	return 0;
@@ -1178,6 +1212,36 @@ extern "C" int ws_lt_force_dht_announce(ws_lt_torrent *t)
 	}
 }
 
+extern "C" int ws_lt_pause(ws_lt_torrent *t)
+{
+	try {
+		lock_t lk(t->s->mu);
+		/* payload counters restart when the torrent resumes: keep what
+		 * was counted so far */
+		lt::torrent_status st = t->h.status();
+		if (!(st.flags & lt::torrent_flags::paused)) {
+			t->down_base += st.total_payload_download;
+			t->up_base += st.total_payload_upload;
+			t->h.pause();
+		}
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_resume(ws_lt_torrent *t)
+{
+	try {
+		t->h.resume();
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
 static enum ws_lt_state map_state(const lt::torrent_status &st)
 {
 	switch (st.state) {
@@ -1199,6 +1263,7 @@ static enum ws_lt_state map_state(const lt::torrent_status &st)
 extern "C" int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *out)
 {
 	try {
+		lock_t lk(t->s->mu);
 		lt::torrent_status st = t->h.status();
 		struct ws_lt_status r;
 		memset(&r, 0, sizeof(r));
@@ -1211,8 +1276,8 @@ extern "C" int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *out)
 		}
 		r.total_wanted = static_cast<uint64_t>(st.total_wanted);
 		r.total_wanted_done = static_cast<uint64_t>(st.total_wanted_done);
-		r.payload_down = static_cast<uint64_t>(st.total_payload_download);
-		r.payload_up = static_cast<uint64_t>(st.total_payload_upload);
+		r.payload_down = static_cast<uint64_t>(t->down_base + st.total_payload_download);
+		r.payload_up = static_cast<uint64_t>(t->up_base + st.total_payload_upload);
 		r.rate_down = st.download_payload_rate;
 		r.rate_up = st.upload_payload_rate;
 		r.peers = st.num_peers;
@@ -1271,6 +1336,7 @@ extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
 {
 	try {
 		ws_lt_session *s = t->s;
+		lock_t lk(s->mu);
 		t->resume_ready = false;
 		t->resume_error.clear();
 		t->resume_pending = true;
@@ -1281,7 +1347,7 @@ extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
 		auto deadline = steady::now() +
 			std::chrono::milliseconds(std::max(timeout_ms, 0));
 		while (t->resume_pending && steady::now() < deadline)
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), lk);
 		if (t->resume_pending) {
 			/* a late alert is dropped by handle_alert */
 			t->resume_pending = false;
@@ -1306,6 +1372,7 @@ extern "C" int ws_lt_remove(ws_lt_torrent *t)
 		return -EINVAL;
 	ws_lt_session *s = t->s;
 	int ret = 0;
+	lock_t lk(s->mu);
 	try {
 		s->ses->remove_torrent(t->h);
 	} catch (...) {
@@ -1420,22 +1487,26 @@ extern "C" int ws_lt_dht_get(ws_lt_session *s, const uint8_t pk[32],
 		std::array<char, 32> key;
 		memcpy(key.data(), pk, 32);
 		std::string const lk = lookup_key(key, salt_s);
-		s->lookups[lk] = dht_lookup{false, {}};
+		dht_lookup l{false, {}};
+		lock_t guard(s->mu);
+		/* erased on every way out, exceptions included */
+		struct unlist {
+			ws_lt_session *s;
+			std::multimap<std::string, dht_lookup *>::iterator it;
+			~unlist() { s->lookups.erase(it); }
+		} entry{s, s->lookups.emplace(lk, &l)};
 		s->ses->dht_get_item(key, salt_s);
 
 		auto deadline = steady::now() +
 			std::chrono::milliseconds(std::max(timeout_ms, 0));
 		for (;;) {
-			dht_lookup const &l = s->lookups[lk];
 			if (l.done || (first_only && !l.items.empty()))
 				break;
 			if (steady::now() >= deadline)
 				break;
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), guard);
 		}
 
-		dht_lookup l = std::move(s->lookups[lk]);
-		s->lookups.erase(lk);
 		if (l.items.empty())
 			return l.done ? WS_ENOTFOUND : WS_ETIMEOUT;
 		std::stable_sort(l.items.begin(), l.items.end(),
