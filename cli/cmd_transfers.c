@@ -28,7 +28,8 @@ static void print_transfer(const json_t *t)
 		snprintf(progress, sizeof(progress), "-");
 	printf("%4lld  %-9s  %-11s  %-28s  %9s/s  %3lld  %s%s%s\n",
 	       (long long)json_integer_value(json_object_get(t, "id")), state,
-	       json_string_value(json_object_get(t, "phase")), progress,
+	       json_object_get(t, "ok") ? "-" : json_string_value(json_object_get(t, "phase")),
+	       json_object_get(t, "ok") ? "-" : progress,
 	       human_size((uint64_t)json_integer_value(json_object_get(t, "rate_down")), r),
 	       (long long)json_integer_value(json_object_get(t, "peers")),
 	       esc(json_string_value(json_object_get(t, "what"))),
