@@ -68,7 +68,7 @@ static void print_help(FILE *f)
 	fprintf(f, "usage: weightsync [--home DIR] COMMAND [ARGS]\n\n"
 		"A distributed model-weight mirror and verifier.\n\ncommands:\n");
 	for (const struct cmd *c = commands; c->name; c++)
-		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	opts_help(f, "global options (before the command)", global_options);
 	fprintf(f, "\nexit status: 0 success, 1 verification failed, 2 usage, I/O or network error\n"
 		"'weightsync COMMAND --help' shows a command's arguments.\n");
