@@ -57,7 +57,8 @@ struct cmd {
 extern const struct cmd commands[];
 extern const struct cli_option keygen_options[], publish_options[], audit_options[],
 	json_options[], show_options[], fetch_options[], seed_options[],
-	resolve_options[], follow_options[], export_options[], import_options[];
+	resolve_options[], follow_options[], export_options[], import_options[],
+	transfers_options[];
 int cmd_keygen(struct cli *c, int argc, char **argv);
 int cmd_publish(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
@@ -76,6 +77,10 @@ int cmd_import(struct cli *c, int argc, char **argv);
  * (cmd_bundle.c; fetch --hf-cache uses it too). */
 int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char **msg);
 int cmd_unfollow(struct cli *c, int argc, char **argv);
+int cmd_transfers(struct cli *c, int argc, char **argv);
+int cmd_pause(struct cli *c, int argc, char **argv);
+int cmd_resume(struct cli *c, int argc, char **argv);
+int cmd_cancel(struct cli *c, int argc, char **argv);
 
 /* ---- option parsing (options.c) ---- */
 
@@ -169,6 +174,56 @@ int net_option(const struct opts *o, int id, struct ws_net_opts *n);
  * is from min_port to 65535; else why not, for a message.
  */
 const char *hostport_check(const char *s, int allow_name, int min_port);
+
+/* ---- the node on this home, over its control socket (control_client.c) ---- */
+
+#include <jansson.h>
+#include <signal.h>
+
+/*
+ * node_open - connect to the node running on c's home: 0 with *fd; 1 when
+ * none runs there (the command works in-process); EXIT_ERROR (printed)
+ * when the socket is there but cannot be used.
+ */
+int node_open(struct cli *c, int *fd);
+
+/*
+ * node_call - send req (consumed) on fd and read until the reply (a line
+ * with "ok"; *reply, a new reference); lines before it (progress) go to
+ * on_event (may be NULL).  Waits timeout_ms for each line, or, with stop,
+ * until *stop is set (then WS_EINTERRUPTED: closing fd tells the node).
+ * 0, or a transport error (-EPIPE: the node closed the connection).
+ */
+int node_call(int fd, json_t *req, int timeout_ms, volatile sig_atomic_t *stop,
+	      void (*on_event)(void *ctx, json_t *ev), void *ctx, json_t **reply);
+
+/*
+ * node_request - one request (req consumed, "cmd" added) to the node of c's
+ * home, 30 s at most.  The reply (new reference), or NULL after printing
+ * why (no node runs, it did not answer).
+ */
+json_t *node_request(struct cli *c, const char *cmd, json_t *req);
+
+/* node_fail - print a failed reply's error as fail() does; its exit status. */
+int node_fail(const json_t *reply, const char *what);
+
+/* fetch_via_node - cmd_fetch's work done by the node (fetch_node.c). */
+struct ws_fetch_opts;
+struct ws_fetch_result;
+struct fetch_target {
+	const char *link;           /* a release link, or */
+	const uint8_t *torrent;     /* a .torrent's bytes, or */
+	size_t torrent_len;
+	const char *name;           /* NAME (version, named: the key it means) */
+	int64_t version;
+	const struct ws_pubkey *named;
+	int resolve_ms;
+	int detach;
+	int json;
+};
+int fetch_via_node(struct cli *c, int fd, const struct fetch_target *t,
+		   const struct ws_fetch_opts *fo, struct ws_fetch_result *res,
+		   char **msg, int *detached_id);
 
 /* ---- output (output.c) ---- */
 

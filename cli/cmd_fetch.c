@@ -91,6 +91,22 @@ static int export_folder(struct cli *c, const struct ws_fetch_result *r,
 	return ret;
 }
 
+/* fetch --detach: the transfer's id, for transfers/pause/resume/cancel */
+static int print_detached(int id, int json)
+{
+	if (json) {
+		json_t *o = json_pack("{s:b, s:i, s:b}", "ok", 1, "id", id, "detached", 1);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		fprintf(stderr, "weightsync: transfer %d runs on the node; see 'weightsync "
+			"transfers'\n", id);
+		printf("%d\n", id);
+	}
+	return 0;
+}
+
 const struct cli_option fetch_options[] = {
 	{ "output", 'o', 'o', required_argument, "DIR",
 	  "also make an ordinary model folder at DIR (links into the store)" },
@@ -103,6 +119,10 @@ const struct cli_option fetch_options[] = {
 	{ "resolve-timeout", 0, 'R', required_argument, "S",
 	  "give up resolving a name after S seconds (default 15)" },
 	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
+	{ "detach", 0, 'D', no_argument, NULL,
+	  "hand the fetch to the running node and return at once (prints its id)" },
+	{ "no-node", 0, 'N', no_argument, NULL,
+	  "fetch in this process even when a node runs on the home" },
 	NET_OPTIONS,
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
@@ -124,6 +144,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	int by_name = 0;
 	struct ws_pubkey named;
 	int o, json = 0, ret, status, resolve_ms = 15000;
+	int detach = 0, no_node = 0, nfd = -1, via_node = 1, detached = 0;
 	double t0 = now_seconds();
 
 	memset(&fo, 0, sizeof(fo));
@@ -147,6 +168,8 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 			resolve_ms = (int)secs * 1000;
 			break;
 		case 'j': json = 1; break;
+		case 'D': detach = 1; break;
+		case 'N': no_node = 1; break;
 		case 'H':
 			free(hub);
 			if (op.arg && !*op.arg) {
@@ -222,7 +245,28 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	fo.progress_ctx = &view;
 
 	fo.started = t0;
-	if (by_name) {
+	if (!no_node && (via_node = node_open(c, &nfd)) == EXIT_ERROR)
+		goto usage;
+	if (via_node == 0) {
+		/* the node fetches, in its session; the rest is as below */
+		struct fetch_target ft = {
+			.link = !by_name && !torrent ? src : NULL,
+			.torrent = fo.torrent, .torrent_len = fo.torrent_len,
+			.name = by_name ? name : NULL, .version = version, .named = &named,
+			.resolve_ms = resolve_ms, .detach = detach, .json = json,
+		};
+		ret = fetch_via_node(c, nfd, &ft, &fo, &res, &msg, &detached);
+		close(nfd);
+		if (ret == 0 && detach) {
+			free(torrent);
+			free(hub);
+			return print_detached(detached, json);
+		}
+	} else if (detach) {
+		err("--detach needs a node running on '%s' (start one with 'weightsync seed')",
+		    c->store->home);
+		goto usage;
+	} else if (by_name) {
 		if (view.bar.enabled)
 			fprintf(stderr, "resolving %s%s through the DHT...", name,
 				version ? "@version" : "");

@@ -5,12 +5,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct cli_option follow_options[] = {
 	{ "publisher", 0, 'P', required_argument, "KEY",
 	  "the publisher key (base64 or .pub file) instead of the trusted one" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
+
+/* Through the running node when there is one (it looks at a new name at
+ * once), else in the index directly: 0 or the index's answer. */
+static int follow_update(struct cli *c, const char *name, const struct ws_pubkey *pk,
+			 int on)
+{
+	char b64[WS_PUBKEY_B64_LEN + 1];
+	json_t *reply = NULL;
+	int fd, ret = node_open(c, &fd);
+
+	if (ret)
+		return ret == 1 ? ws_index_follow(c->store->index, name, pk, on) : WS_ENETWORK;
+	ws_pubkey_to_b64(pk, b64);
+	ret = node_call(fd, json_pack("{s:s, s:s, s:s}", "cmd", on ? "follow" : "unfollow",
+				      "name", name, "publisher", b64),
+			30000, NULL, NULL, NULL, &reply);
+	close(fd);
+	if (ret == 0 && !json_is_true(json_object_get(reply, "ok")))
+		ret = (int)json_integer_value(json_object_get(reply, "code"));
+	json_decref(reply);
+	return ret ? ret : 0;
+}
 
 static int follow(struct cli *c, int argc, char **argv, int on)
 {
@@ -51,7 +74,7 @@ static int follow(struct cli *c, int argc, char **argv, int on)
 	} else if (key ? parse_pubkey_arg(key, &pk) : resolve_trusted(c, name, &pk)) {
 		return EXIT_ERROR;
 	}
-	ret = ws_index_follow(c->store->index, name, &pk, on);
+	ret = follow_update(c, name, &pk, on);
 	if (ret == WS_EEXIST || ret == WS_ENOTFOUND) {
 		printf("'%s' is %s followed\n", name, on ? "already" : "not");
 		return on ? 0 : EXIT_ERROR;

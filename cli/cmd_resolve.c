@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct cli_option resolve_options[] = {
 	{ "publisher", 0, 'P', required_argument, "KEY",
@@ -17,6 +18,43 @@ const struct cli_option resolve_options[] = {
 	NET_OPTIONS,
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
+
+/* The node resolves: the pointer's fields back from its answer. */
+static int resolve_via_node(int fd, const struct ws_pubkey *pk, const char *name,
+			    int64_t version, int timeout_ms, struct ws_pointer *p,
+			    int *ignored, char **msg)
+{
+	char b64[WS_PUBKEY_B64_LEN + 1];
+	json_t *reply = NULL;
+	int ret;
+
+	ws_pubkey_to_b64(pk, b64);
+	ret = node_call(fd, json_pack("{s:s, s:s, s:I, s:s, s:i}", "cmd", "resolve",
+				      "name", name, "version", (json_int_t)version,
+				      "publisher", b64, "timeout_ms", timeout_ms),
+			timeout_ms + 30000, NULL, NULL, NULL, &reply);
+	if (ret)
+		return ws_seterr(msg, WS_ENETWORK, "the node did not answer: %s",
+				 ws_strerror(ret));
+	memset(p, 0, sizeof(*p));
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		ret = (int)json_integer_value(json_object_get(reply, "code"));
+		ret = ws_seterr(msg, ret ? ret : WS_ENETWORK, "%s",
+				json_string_value(json_object_get(reply, "error")));
+	} else if (ws_unhex(json_string_value(json_object_get(reply, "info_hash_v1")) ?: "",
+			    p->ih1, 20) ||
+		   ws_unhex(json_string_value(json_object_get(reply, "info_hash_v2")) ?: "",
+			    p->ih2, 32) ||
+		   ws_unhex(json_string_value(json_object_get(reply, "manifest_sha256")) ?: "",
+			    p->mhash, 32)) {
+		ret = ws_seterr(msg, WS_EFORMAT, "the node's answer is incomplete");
+	} else {
+		p->version = (int64_t)json_integer_value(json_object_get(reply, "version"));
+		*ignored = (int)json_integer_value(json_object_get(reply, "ignored"));
+	}
+	json_decref(reply);
+	return ret;
+}
 
 int cmd_resolve(struct cli *c, int argc, char **argv)
 {
@@ -29,7 +67,7 @@ int cmd_resolve(struct cli *c, int argc, char **argv)
 	char name[WS_NAME_MAX + 1], *msg = NULL, h1[41], h2[65], hm[65];
 	const char *key = NULL;
 	int64_t version;
-	int o, json = 0, timeout = 15000, ret, ignored = 0;
+	int o, json = 0, timeout = 15000, ret, ignored = 0, fd = -1;
 	double t0 = now_seconds();
 
 	memset(&net, 0, sizeof(net));
@@ -57,11 +95,19 @@ int cmd_resolve(struct cli *c, int argc, char **argv)
 		return EXIT_ERROR;
 	if (net.no_dht)
 		return usage_error("resolve", "resolving needs the DHT: drop --no-dht");
-	if ((ret = ws_net_session(&net, &ses, &msg)))
-		return fail(ret, &msg, "cannot join the swarm");
-	ret = ws_names_resolve(c->store, ses, pk.pk, name, version, timeout, &p,
-			       &ignored, &msg);
-	ws_lt_session_free(ses);
+	if ((ret = node_open(c, &fd)) == EXIT_ERROR)
+		return EXIT_ERROR;
+	if (ret == 0) {
+		/* the node's DHT, warm, instead of a cold one of our own */
+		ret = resolve_via_node(fd, &pk, name, version, timeout, &p, &ignored, &msg);
+		close(fd);
+	} else {
+		if ((ret = ws_net_session(&net, &ses, &msg)))
+			return fail(ret, &msg, "cannot join the swarm");
+		ret = ws_names_resolve(c->store, ses, pk.pk, name, version, timeout, &p,
+				       &ignored, &msg);
+		ws_lt_session_free(ses);
+	}
 	if (ret)
 		return fail(ret, &msg, "cannot resolve");
 	ws_hex(p.ih1, 20, h1);

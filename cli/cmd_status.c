@@ -27,6 +27,56 @@ static int node_running(struct cli *c)
 	return running;
 }
 
+/* The live status from the node's socket, or NULL (none runs there, or
+ * it does not answer: then the status file says what it last wrote). */
+static json_t *status_from_node(struct cli *c)
+{
+	json_t *reply = NULL, *st = NULL;
+	int fd;
+
+	if (node_open(c, &fd))
+		return NULL;
+	if (node_call(fd, json_pack("{s:s}", "cmd", "status"), 10000, NULL, NULL, NULL,
+		      &reply) == 0 && json_is_true(json_object_get(reply, "ok")))
+		st = json_incref(json_object_get(reply, "status"));
+	close(fd);
+	json_decref(reply);
+	return st;
+}
+
+static void print_transfers(const json_t *list)
+{
+	size_t i, running = 0;
+	json_t *t;
+
+	json_array_foreach(list, i, t)
+		running += !json_object_get(t, "ok");
+	if (json_array_size(list))
+		printf("  transfers  %zu running, %zu finished (see 'weightsync transfers')\n",
+		       running, json_array_size(list) - running);
+}
+
+static void print_config(const json_t *cf)
+{
+	const char *file = json_string_value(json_object_get(cf, "file"));
+	const char *http = json_string_value(json_object_get(cf, "http"));
+
+	if (!cf)
+		return;
+	printf("  config     %s\n", file ? esc(file) : "(no config file)");
+	printf("  intervals  follow %llds, re-put %llds; %lld transfers at once\n",
+	       (long long)json_integer_value(json_object_get(cf, "follow_interval")),
+	       (long long)json_integer_value(json_object_get(cf, "reput_interval")),
+	       (long long)json_integer_value(json_object_get(cf, "max_transfers")));
+	if (json_integer_value(json_object_get(cf, "upload_limit")) ||
+	    json_integer_value(json_object_get(cf, "download_limit")))
+		printf("  limits     %lld B/s up, %lld B/s down (0: none)\n",
+		       (long long)json_integer_value(json_object_get(cf, "upload_limit")),
+		       (long long)json_integer_value(json_object_get(cf, "download_limit")));
+	if (http)
+		printf("  http       %s\n", esc(http));
+}
+
 int cmd_status(struct cli *c, int argc, char **argv)
 {
 	int json, ind = opts_json("status", argc, argv, &json);
@@ -40,6 +90,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		return EXIT_ERROR;
 	if (ind != argc)
 		return usage_error("status", "unexpected argument '%s'", argv[ind]);
+	if ((st = status_from_node(c)))
+		goto show;
 	path = ws_store_path(c->store, WS_NODE_STATUS_FILE);
 	if (!node_running(c) || ws_read_file(path, 16u << 20, &text, &len)) {
 		free(path);
@@ -62,6 +114,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		err("the node's status file is unreadable");
 		return EXIT_ERROR;
 	}
+show:
 	if (json) {
 		json_dumpf(st, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
@@ -83,6 +136,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	printf("  traffic    %s up, %s down\n",
 	       human_size((uint64_t)json_integer_value(json_object_get(st, "bytes_up")), up),
 	       human_size((uint64_t)json_integer_value(json_object_get(st, "bytes_down")), down));
+	print_transfers(json_object_get(st, "transfers"));
+	print_config(json_object_get(st, "config"));
 	printf("  releases   %zu\n", json_array_size(rels));
 	json_array_foreach(rels, i, r) {
 		char ref[WS_NAME_MAX + 24];

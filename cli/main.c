@@ -36,6 +36,12 @@ const struct cmd commands[] = {
 	  "have the node mirror every new version of a name", follow_options },
 	{ "unfollow", cmd_unfollow, NEEDS_STORE, "NAME",
 	  "stop mirroring a name (what was mirrored stays)", follow_options },
+	{ "transfers", cmd_transfers, NEEDS_STORE, "",
+	  "the running node's fetches, with progress and rates", transfers_options },
+	{ "pause", cmd_pause, NEEDS_STORE, "ID", "pause one of the node's transfers", NULL },
+	{ "resume", cmd_resume, NEEDS_STORE, "ID", "resume a paused transfer", NULL },
+	{ "cancel", cmd_cancel, NEEDS_STORE, "ID",
+	  "stop a transfer (verified data is kept for a later fetch)", NULL },
 	{ "export", cmd_export, NEEDS_STORE, "NAME[@V] (-o FILE.tar|FILE.tar.zst | --hf-cache DIR)",
 	  "write a release as one offline bundle", export_options },
 	{ "import", cmd_import, NEEDS_STORE, "FILE",
@@ -62,7 +68,7 @@ static void print_help(FILE *f)
 	fprintf(f, "usage: weightsync [--home DIR] COMMAND [ARGS]\n\n"
 		"A distributed model-weight mirror and verifier.\n\ncommands:\n");
 	for (const struct cmd *c = commands; c->name; c++)
-		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	opts_help(f, "global options (before the command)", global_options);
 	fprintf(f, "\nexit status: 0 success, 1 verification failed, 2 usage, I/O or network error\n"
 		"'weightsync COMMAND --help' shows a command's arguments.\n");

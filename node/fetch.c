@@ -119,6 +119,9 @@ static int wait_for(struct fetch *f, const char *phase,
 	double last_change = ws_fetch_now(), last_dht = ws_fetch_now();
 	uint64_t last = UINT64_MAX;
 
+	uint64_t shown = 0, shown_total = 0;
+	int paused = 0;
+
 	for (;;) {
 		struct ws_lt_status s;
 		uint64_t have = 0, want = 0;
@@ -127,6 +130,25 @@ static int wait_for(struct fetch *f, const char *phase,
 		if (f->o->stop && *f->o->stop)
 			return ws_seterr(f->msg, WS_EINTERRUPTED,
 					 "interrupted; run the same fetch again to resume");
+		if (f->o->pause && *f->o->pause) {
+			/* no data, no stall: the clock starts again on resume */
+			if (!paused)
+				ws_lt_pause(f->t);
+			paused = 1;
+			ws_lt_wait(f->ses, WAIT_SLICE_MS);
+			ws_fetch_heartbeat(f);
+			report(f, "paused", shown, shown_total, NULL);
+			last_change = ws_fetch_now();
+			continue;
+		}
+		if (paused) {
+			/* pausing dropped the peers: dial the known ones again */
+			ws_lt_resume(f->t);
+			ws_net_dial(&f->o->net, f->t);
+			for (int i = 0; i < f->o->link.npeers; i++)
+				ws_lt_connect_peer(f->t, f->o->link.peers[i]);
+			paused = 0;
+		}
 		ws_lt_wait(f->ses, WAIT_SLICE_MS);
 		ws_fetch_heartbeat(f);
 		memset(&s, 0, sizeof(s));
@@ -146,6 +168,8 @@ static int wait_for(struct fetch *f, const char *phase,
 		if (r < 0)
 			return r;
 		report(f, phase, have, want, &s);
+		shown = have;
+		shown_total = want;
 		if (r > 0)
 			return r;
 		if (have != last || s.state == WS_LT_CHECKING ||

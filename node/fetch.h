@@ -37,7 +37,7 @@
 
 struct ws_fetch_progress {
 	const char *phase;          /* "metadata", "manifest", "checking",
-				     * "downloading", "verifying" */
+				     * "downloading", "verifying", "paused" */
 	uint64_t done, total;       /* bytes of the current phase */
 	int rate_down;              /* bytes/s */
 	int peers;
@@ -58,6 +58,10 @@ struct ws_fetch_opts {
 	int stall_timeout;          /* seconds without progress before giving
 				     * up (0: 60) */
 	volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
+	volatile sig_atomic_t *pause; /* while set (by another thread), the
+				     * torrent exchanges no data and the
+				     * stall timeout does not run; NULL:
+				     * never paused */
 	void (*progress)(void *ctx, const struct ws_fetch_progress *p);
 	void *progress_ctx;
 };
@@ -99,6 +103,9 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		 struct ws_fetch_result *res, char **msg);
 
 void ws_fetch_result_release(struct ws_fetch_result *r);
+
+/* ws_fetch_now - CLOCK_MONOTONIC in seconds, the clock of o->started. */
+double ws_fetch_now(void);
 
 /*
  * ws_fetch_name - fetch NAME (version 0: the latest) of publisher pk

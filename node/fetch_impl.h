@@ -45,8 +45,6 @@ struct fetch {
 	double all_in_at;           /* when every piece was in, or 0 */
 };
 
-double ws_fetch_now(void);
-
 /* Fill f->progress from libtorrent (one call for every file). */
 int ws_fetch_poll_files(struct fetch *f);
 

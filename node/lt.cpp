@@ -43,6 +43,7 @@ extern "C" {
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <thread>
@@ -71,6 +72,9 @@ struct ws_lt_torrent {
 	bool resume_ready;
 	std::string resume_error;
 	std::vector<char> resume;
+	/* payload counted before the last ws_lt_pause (libtorrent restarts
+	 * its counters when a torrent resumes) */
+	std::int64_t down_base, up_base;
 };
 
 /* Results of one DHT lookup, keyed by pk || salt. */
@@ -94,9 +98,16 @@ struct ws_lt_session {
 	lt::torrent_handle first_handle;
 	lt::error_code first_error;
 
+	/* the shim's own state below (torrents, lookups, counters, and what
+	 * alerts write into each ws_lt_torrent) is shared by every thread
+	 * using the session: held by every entry point that reads or writes
+	 * it, let go while waiting for alerts (pump) */
+	std::mutex mu;
 	std::unique_ptr<lt::session> ses;
 	std::vector<std::unique_ptr<ws_lt_torrent>> torrents;
-	std::map<std::string, dht_lookup> lookups;
+	/* lookups under way, by pk || salt; several threads may look the
+	 * same item up at once, each with its own entry */
+	std::multimap<std::string, dht_lookup *> lookups;
 	bool listen_ok;
 	std::string listen_error;
 	/* last session_stats_alert, and how many have come */
@@ -428,12 +439,18 @@ static std::string lookup_key(const std::array<char, 32> &pk,
 	return std::string(pk.data(), pk.size()) + salt;
 }
 
+static void dht_lookup_add(dht_lookup &l, const lt::dht_mutable_item_alert *a);
+
+/* nobody may be asking (any more): then the item is dropped */
 static void on_dht_item(ws_lt_session *s, const lt::dht_mutable_item_alert *a)
 {
-	auto it = s->lookups.find(lookup_key(a->key, a->salt));
-	if (it == s->lookups.end())
-		return;                       /* nobody is asking (any more) */
-	dht_lookup &l = it->second;
+	auto range = s->lookups.equal_range(lookup_key(a->key, a->salt));
+	for (auto it = range.first; it != range.second; ++it)
+		dht_lookup_add(*it->second, a);
+}
+
+static void dht_lookup_add(dht_lookup &l, const lt::dht_mutable_item_alert *a)
+{
 	if (a->authoritative)
 		l.done = true;
 
@@ -510,24 +527,80 @@ static void handle_alert(ws_lt_session *s, lt::alert *a)
 	}
 }
 
-static lt::session &live(ws_lt_session *s);
+using lock_t = std::unique_lock<std::mutex>;
 
-/* Wait up to ms for alerts and handle every one that is queued. */
-static void pump(ws_lt_session *s, int ms)
+/*
+ * Wait up to ms for alerts and handle every one that is queued.  lk holds
+ * s->mu; it is let go during the wait, so other threads use the session
+ * meanwhile.  When several threads pump, whoever pops an alert handles it
+ * for all: each waiter finds its answer in the shared state, at worst one
+ * wait later.
+ */
+static void pump(ws_lt_session *s, int ms, lock_t &lk)
 {
 	std::vector<lt::alert *> alerts;
 
+	lk.unlock();
 	s->ses->wait_for_alert(std::chrono::milliseconds(ms));
+	lk.lock();
+	/* alert pointers die at the next pop_alerts: handled under the lock */
 	s->ses->pop_alerts(&alerts);
 	for (lt::alert *a : alerts)
 		handle_alert(s, a);
 }
 
+/*
+ * Run the session's network: with defer_start, start the thread that runs
+ * its io_context; then wait (at most 5 s) for the TCP listen socket and
+ * add the DHT nodes.  Done once; later calls return 0.  lk holds s->mu.
+ */
+static int start_network(ws_lt_session *s, char **msg, lock_t &lk)
+{
+	if (s->started)
+		return 0;
+	s->started = true;
+	if (s->ioc) {
+		lt::io_context *ioc = s->ioc.get();
+		std::atomic<bool> *done = &s->net_done;
+		s->net = std::thread([ioc, done] {
+			ioc->run();
+			done->store(true);
+		});
+	}
+	auto deadline = steady::now() + std::chrono::seconds(5);
+	while (!s->listen_ok && steady::now() < deadline) {
+		pump(s, std::min(ms_left(deadline), 100), lk);
+		if (!s->listen_error.empty() && !s->listen_ok)
+			break;
+	}
+	if (!s->listen_ok)
+		return set_msg(msg, WS_ENETWORK, "cannot listen on '" + s->listen_desc +
+			       "': " + (s->listen_error.empty() ? "timed out"
+					: s->listen_error));
+	for (const std::string &b : s->bootstrap) {
+		std::string host;
+		int port;
+		if (split_hostport(b.c_str(), host, port))
+			s->ses->add_dht_node({host, port});
+	}
+	return 0;
+}
+
+/* The session, its network running (a deferred one starts here).  lk
+ * holds s->mu. */
+static lt::session &live(ws_lt_session *s, lock_t &lk)
+{
+	if (!s->started)
+		start_network(s, nullptr, lk);
+	return *s->ses;
+}
+
 extern "C" int ws_lt_wait(ws_lt_session *s, int timeout_ms)
 {
 	try {
-		live(s);
-		pump(s, timeout_ms > 0 ? timeout_ms : 0);
+		lock_t lk(s->mu);
+		live(s, lk);
+		pump(s, timeout_ms > 0 ? timeout_ms : 0, lk);
 		return 0;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;
@@ -610,50 +683,6 @@ static lt::settings_pack make_settings(const struct ws_lt_config *cfg)
 	return sp;
 }
 
-/*
- * Run the session's network: with defer_start, start the thread that runs
- * its io_context; then wait (at most 5 s) for the TCP listen socket and
- * add the DHT nodes.  Done once; later calls return 0.
- */
-static int start_network(ws_lt_session *s, char **msg)
-{
-	if (s->started)
-		return 0;
-	s->started = true;
-	if (s->ioc) {
-		lt::io_context *ioc = s->ioc.get();
-		std::atomic<bool> *done = &s->net_done;
-		s->net = std::thread([ioc, done] {
-			ioc->run();
-			done->store(true);
-		});
-	}
-	auto deadline = steady::now() + std::chrono::seconds(5);
-	while (!s->listen_ok && steady::now() < deadline) {
-		pump(s, std::min(ms_left(deadline), 100));
-		if (!s->listen_error.empty() && !s->listen_ok)
-			break;
-	}
-	if (!s->listen_ok)
-		return set_msg(msg, WS_ENETWORK, "cannot listen on '" + s->listen_desc +
-			       "': " + (s->listen_error.empty() ? "timed out"
-					: s->listen_error));
-	for (const std::string &b : s->bootstrap) {
-		int ret = ws_lt_add_dht_node(s, b.c_str());
-		if (ret)
-			return ws_seterr(msg, ret, "bad DHT node '%s'", b.c_str());
-	}
-	return 0;
-}
-
-/* The session, its network running (a deferred one starts here). */
-static lt::session &live(ws_lt_session *s)
-{
-	if (!s->started)
-		start_network(s, nullptr);
-	return *s->ses;
-}
-
 extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 				 ws_lt_session **out, char **msg)
 {
@@ -718,7 +747,8 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 			s->ses->set_peer_class_filter(f);
 		}
 		if (!cfg->defer_start) {
-			int ret = start_network(s, msg);
+			lock_t lk(s->mu);
+			int ret = start_network(s, msg, lk);
 			if (ret)
 				return ret;
 		}
@@ -740,7 +770,10 @@ extern "C" void ws_lt_session_free(ws_lt_session *s)
 		if (s->ses) {
 			/* a deferred session that never started: start it, so
 			 * that its shutdown runs */
-			live(s);
+			{
+				lock_t lk(s->mu);
+				live(s, lk);
+			}
 			/* abort() starts the shutdown without blocking.  The
 			 * proxy keeps the session's internals alive until the
 			 * network thread is done with them: its destructor joins
@@ -766,7 +799,8 @@ extern "C" void ws_lt_session_free(ws_lt_session *s)
 extern "C" int ws_lt_listen_port(ws_lt_session *s)
 {
 	try {
-		return live(s).listen_port();
+		lock_t lk(s->mu);
+		return live(s, lk).listen_port();
 	} catch (...) {
 		return 0;
 	}
@@ -798,11 +832,12 @@ extern "C" int ws_lt_session_stats(ws_lt_session *s,
 		static const int i_down = lt::find_metric_idx("net.recv_payload_bytes");
 		static const int i_peers = lt::find_metric_idx("peer.num_peers_connected");
 
+		lock_t lk(s->mu);
 		unsigned const want = s->stats_seq + 1;
-		live(s).post_session_stats();
+		live(s, lk).post_session_stats();
 		auto deadline = steady::now() + std::chrono::seconds(2);
 		while (s->stats_seq < want && steady::now() < deadline)
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), lk);
 		if (s->stats_seq < want)
 			return WS_ETIMEOUT;
 
@@ -838,6 +873,7 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 	p.flags |= lt::torrent_flags::duplicate_is_error;
 
 	lt::error_code ec;
+	lock_t lk(s->mu);
 	lt::torrent_handle h;
 	if (!s->started) {
 		/* a deferred session: the torrent and its first peers go in
@@ -845,12 +881,12 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 		for (const lt::tcp::endpoint &e : s->first_peers)
 			p.peers.push_back(e);
 		s->ses->async_add_torrent(std::move(p));
-		int ret = start_network(s, msg);
+		int ret = start_network(s, msg, lk);
 		if (ret)
 			return ret;
 		auto deadline = steady::now() + std::chrono::seconds(10);
 		while (!s->first_added && steady::now() < deadline)
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), lk);
 		if (!s->first_added)
 			return set_msg(msg, WS_ENETWORK, "cannot add torrent: timed out");
 		h = s->first_handle;
@@ -869,6 +905,7 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 	t->hash_failures = 0;
 	t->resume_pending = false;
 	t->resume_ready = false;
+	t->down_base = t->up_base = 0;
 	*out = t.get();
 	s->torrents.push_back(std::move(t));
 	return 0;
@@ -1302,6 +1339,36 @@ extern "C" int ws_lt_force_dht_announce(ws_lt_torrent *t)
 	}
 }
 
+extern "C" int ws_lt_pause(ws_lt_torrent *t)
+{
+	try {
+		lock_t lk(t->s->mu);
+		/* payload counters restart when the torrent resumes: keep what
+		 * was counted so far */
+		lt::torrent_status st = t->h.status();
+		if (!(st.flags & lt::torrent_flags::paused)) {
+			t->down_base += st.total_payload_download;
+			t->up_base += st.total_payload_upload;
+			t->h.pause();
+		}
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_resume(ws_lt_torrent *t)
+{
+	try {
+		t->h.resume();
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
 static enum ws_lt_state map_state(const lt::torrent_status &st)
 {
 	switch (st.state) {
@@ -1323,6 +1390,7 @@ static enum ws_lt_state map_state(const lt::torrent_status &st)
 extern "C" int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *out)
 {
 	try {
+		lock_t lk(t->s->mu);
 		lt::torrent_status st = t->h.status();
 		struct ws_lt_status r;
 		memset(&r, 0, sizeof(r));
@@ -1335,8 +1403,8 @@ extern "C" int ws_lt_status(ws_lt_torrent *t, struct ws_lt_status *out)
 		}
 		r.total_wanted = static_cast<uint64_t>(st.total_wanted);
 		r.total_wanted_done = static_cast<uint64_t>(st.total_wanted_done);
-		r.payload_down = static_cast<uint64_t>(st.total_payload_download);
-		r.payload_up = static_cast<uint64_t>(st.total_payload_upload);
+		r.payload_down = static_cast<uint64_t>(t->down_base + st.total_payload_download);
+		r.payload_up = static_cast<uint64_t>(t->up_base + st.total_payload_upload);
 		r.rate_down = st.download_payload_rate;
 		r.rate_up = st.upload_payload_rate;
 		r.peers = st.num_peers;
@@ -1395,6 +1463,7 @@ extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
 {
 	try {
 		ws_lt_session *s = t->s;
+		lock_t lk(s->mu);
 		t->resume_ready = false;
 		t->resume_error.clear();
 		t->resume_pending = true;
@@ -1405,7 +1474,7 @@ extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
 		auto deadline = steady::now() +
 			std::chrono::milliseconds(std::max(timeout_ms, 0));
 		while (t->resume_pending && steady::now() < deadline)
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), lk);
 		if (t->resume_pending) {
 			/* a late alert is dropped by handle_alert */
 			t->resume_pending = false;
@@ -1430,8 +1499,9 @@ extern "C" int ws_lt_remove(ws_lt_torrent *t)
 		return -EINVAL;
 	ws_lt_session *s = t->s;
 	int ret = 0;
+	lock_t lk(s->mu);
 	try {
-		live(s).remove_torrent(t->h);
+		s->ses->remove_torrent(t->h);
 	} catch (...) {
 		ret = WS_ENETWORK;
 	}
@@ -1473,7 +1543,7 @@ extern "C" int ws_lt_dht_put(ws_lt_session *s, const uint8_t pk[32],
 	if (vlen > WS_LT_DHT_MAX_V || salt_s.size() > WS_LT_DHT_MAX_SALT)
 		return WS_ETOOBIG;
 	try {
-		if (!live(s).is_dht_running())
+		if (!s->ses->is_dht_running())
 			return WS_ENETWORK;
 
 		/*
@@ -1513,7 +1583,7 @@ extern "C" int ws_lt_dht_put(ws_lt_session *s, const uint8_t pk[32],
 		 * touched after we return.  Whatever the lookup found is
 		 * replaced: we put exactly the item we were given.
 		 */
-		live(s).dht_put_item(key,
+		s->ses->dht_put_item(key,
 			[e, sigarr, sq](lt::entry &ev, std::array<char, 64> &sg,
 					std::int64_t &sqo, std::string const &) {
 				ev = e;
@@ -1539,27 +1609,31 @@ extern "C" int ws_lt_dht_get(ws_lt_session *s, const uint8_t pk[32],
 		return WS_ETOOBIG;
 	try {
 		*n = 0;
-		if (!live(s).is_dht_running())
+		if (!s->ses->is_dht_running())
 			return WS_ENETWORK;
 		std::array<char, 32> key;
 		memcpy(key.data(), pk, 32);
 		std::string const lk = lookup_key(key, salt_s);
-		s->lookups[lk] = dht_lookup{false, {}};
-		live(s).dht_get_item(key, salt_s);
+		dht_lookup l{false, {}};
+		lock_t guard(s->mu);
+		/* erased on every way out, exceptions included */
+		struct unlist {
+			ws_lt_session *s;
+			std::multimap<std::string, dht_lookup *>::iterator it;
+			~unlist() { s->lookups.erase(it); }
+		} entry{s, s->lookups.emplace(lk, &l)};
+		s->ses->dht_get_item(key, salt_s);
 
 		auto deadline = steady::now() +
 			std::chrono::milliseconds(std::max(timeout_ms, 0));
 		for (;;) {
-			dht_lookup const &l = s->lookups[lk];
 			if (l.done || (first_only && !l.items.empty()))
 				break;
 			if (steady::now() >= deadline)
 				break;
-			pump(s, std::min(ms_left(deadline), 100));
+			pump(s, std::min(ms_left(deadline), 100), guard);
 		}
 
-		dht_lookup l = std::move(s->lookups[lk]);
-		s->lookups.erase(lk);
 		if (l.items.empty())
 			return l.done ? WS_ENOTFOUND : WS_ETIMEOUT;
 		std::stable_sort(l.items.begin(), l.items.end(),

@@ -7,9 +7,15 @@
  * WS_E* / -errno code (proto/error.h) and may describe a failure in an
  * optional malloc'd *msg the caller frees.
  *
- * Threading: a ws_lt_session and its torrents may be used from one thread
- * at a time.  libtorrent runs its own threads; no callback of ours runs on
- * them (the DHT signing callback is called synchronously).
+ * Threading: a ws_lt_session and its torrents may be used from several
+ * threads at once (the node runs fetches on worker threads beside its
+ * loop): the shim's own state is guarded by a mutex in the session, which
+ * waits (ws_lt_wait, ws_lt_dht_get, ...) let go of while they sleep.  A
+ * given ws_lt_torrent belongs to whoever added it: only its owner removes
+ * it, and ws_lt_session_free must not race with any other call.
+ * libtorrent runs its own threads;
+ * no callback of ours runs on them (the DHT signing callback is called
+ * synchronously).
  *
  * Every wait takes an explicit timeout in milliseconds; nothing here blocks
  * without a bound.
@@ -346,6 +352,14 @@ int ws_lt_force_recheck(ws_lt_torrent *t);
  */
 int ws_lt_force_dht_announce(ws_lt_torrent *t);
 
+/*
+ * ws_lt_pause, ws_lt_resume - stop exchanging data for t (peers are
+ * disconnected; nothing is lost: what is verified stays), and start again.
+ * payload_down / payload_up in ws_lt_status keep counting across a pause.
+ */
+int ws_lt_pause(ws_lt_torrent *t);
+int ws_lt_resume(ws_lt_torrent *t);
+
 enum ws_lt_state {
 	WS_LT_CHECKING = 1, WS_LT_METADATA, WS_LT_DOWNLOADING,
 	WS_LT_FINISHED,  /* every wanted file is done */
@@ -357,8 +371,7 @@ enum ws_lt_state {
 struct ws_lt_status {
 	enum ws_lt_state state;
 	uint64_t total_wanted, total_wanted_done; /* bytes */
-	uint64_t payload_down, payload_up;        /* bytes, since added or
-						   * last unpaused */
+	uint64_t payload_down, payload_up;        /* bytes, since added */
 	int rate_down, rate_up;                   /* bytes/s */
 	int peers, seeds;
 	int hash_failures;        /* pieces from peers that failed their hash

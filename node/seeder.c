@@ -2,6 +2,8 @@
 #include "seeder.h"
 #include "fetch.h"
 #include "names.h"
+#include "server.h"
+#include "transfers.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -15,6 +17,9 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
+
+/* the longest the loop waits for a client before looking at the rest */
+#define POLL_MS 50
 
 struct seeded {
 	uint8_t mhash[32];
@@ -36,6 +41,8 @@ struct node {
 	int dht_nodes;              /* routing table size at the last tick */
 	int puts_pending;           /* puts to make once the DHT has nodes */
 	int status_error;           /* the last status write failure, or 0 */
+	struct ws_transfers *xs;    /* fetches on worker threads */
+	struct ws_server *sv;       /* the control socket */
 };
 
 static void logf_(struct node *nd, const char *fmt, ...)
@@ -142,20 +149,45 @@ static const char *state_name(enum ws_lt_state s)
 	return "unknown";
 }
 
-static void write_status(struct node *nd, const char *state)
+/* The options in effect (node.conf, then the command line). */
+static json_t *config_json(const struct ws_seed_opts *o)
+{
+	const struct ws_net_opts *n = &o->net;
+	json_t *boot = json_array(), *peers = json_array();
+
+	for (size_t i = 0; i < n->nbootstrap; i++)
+		json_array_append_new(boot, json_string(n->bootstrap[i]));
+	for (size_t i = 0; i < n->npeers; i++)
+		json_array_append_new(peers, json_string(n->peers[i]));
+	return json_pack("{s:s?, s:s, s:o, s:o, s:b, s:b, s:b, s:b, s:i, s:i, s:s?, "
+			 "s:i, s:i, s:i}",
+			 "file", o->config_file,
+			 "listen", n->listen ? n->listen : "0.0.0.0:0",
+			 "bootstrap", boot, "peers", peers, "dht", !n->no_dht,
+			 "upnp", n->upnp != 0, "natpmp", n->natpmp != 0, "lsd", n->lsd != 0,
+			 "upload_limit", n->upload_limit, "download_limit", n->download_limit,
+			 "http", o->http_listen,
+			 "follow_interval", o->follow_s > 0 ? o->follow_s : 300,
+			 "reput_interval", o->reput_s > 0 ? o->reput_s : 3600,
+			 "max_transfers", o->max_active > 0 ? o->max_active : 4);
+}
+
+/* The status object node.json holds and `status` shows.  On the tick
+ * (tick set) it also notices the DHT coming up. */
+static json_t *status_json(struct node *nd, const char *state, int tick)
 {
 	struct ws_lt_session_stats ss = { 0 };
 	json_t *o, *arr = json_array();
-	char *text, *path, listen[96], started[21];
-	int ret = 0;
+	char listen[96], started[21];
 
 	ws_lt_session_stats(nd->ses, &ss);
-	if (nd->dht_nodes == 0 && ss.dht_nodes > 0)
+	if (tick && nd->dht_nodes == 0 && ss.dht_nodes > 0)
 		/* the DHT just came up: tell it about every release, so
 		 * fetchers that find peers through it find this node */
 		for (size_t i = 0; i < nd->n; i++)
 			ws_lt_force_dht_announce(nd->rel[i].t);
-	nd->dht_nodes = ss.dht_nodes;
+	if (tick)
+		nd->dht_nodes = ss.dht_nodes;
 	for (size_t i = 0; i < nd->n; i++) {
 		struct ws_lt_status s;
 		char hex[65];
@@ -182,6 +214,23 @@ static void write_status(struct node *nd, const char *state)
 		      "dht", !nd->o->net.no_dht, "peers", ss.peers,
 		      "bytes_up", (json_int_t)ss.bytes_up, "bytes_down", (json_int_t)ss.bytes_down,
 		      "updated", (json_int_t)ws_now(), "releases", arr);
+	json_object_set_new(o, "transfers", nd->xs ? ws_transfers_json(nd->xs, 0)
+						     : json_array());
+	json_object_set_new(o, "config", config_json(nd->o));
+	return o;
+}
+
+static json_t *status_hook(void *ctx)
+{
+	return status_json(ctx, "running", 0);
+}
+
+static void write_status(struct node *nd, const char *state)
+{
+	json_t *o = status_json(nd, state, 1);
+	char *text, *path;
+	int ret = 0;
+
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = xasprintf("%s/" WS_NODE_STATUS_FILE, nd->st->home);
 	if (!text) {
@@ -248,7 +297,8 @@ static void keep_names_alive(struct node *nd, int force)
 	      ws_names_put_all(nd->st, nd->ses));
 }
 
-/* Resolve followed names and fetch what is new. */
+/* Resolve followed names and fetch what is new: a transfer each, on a
+ * worker thread (one at a time per name); finished() logs the outcome. */
 static void mirror_followed(struct node *nd)
 {
 	struct ws_follow *fl = NULL;
@@ -261,29 +311,62 @@ static void mirror_followed(struct node *nd)
 	nd->last_follow = t;
 	if (ws_index_follows(nd->st->index, &fl, &n))
 		return;
-	for (size_t i = 0; i < n && !*nd->o->stop; i++) {
-		struct ws_fetch_opts fo;
-		struct ws_fetch_result res;
+	for (size_t i = 0; i < n; i++) {
+		struct ws_xfer_req req;
 		char *msg = NULL;
-		int ret;
+		int id;
 
-		memset(&fo, 0, sizeof(fo));
-		fo.net = nd->o->net;
-		fo.session = nd->ses;
-		fo.stop = nd->o->stop;
-		fo.stall_timeout = 60;
-		ret = ws_fetch_name(nd->st, &fo, &fl[i].pk, fl[i].name, 0, 10000, &res, &msg);
-		if (ret == 0 && !res.already_complete)
-			logf_(nd, "mirrored %s@%lld", res.m.name, (long long)res.m.version);
-		else if (ret)
-			logf_(nd, "following %s: %s", fl[i].name, msg ? msg : ws_strerror(ret));
-		if (ret == 0)
-			ws_fetch_result_release(&res);
+		if (ws_transfers_following(nd->xs, fl[i].pk.pk, fl[i].name))
+			continue;
+		memset(&req, 0, sizeof(req));
+		req.kind = WS_XFER_NAME;
+		req.named = fl[i].pk;
+		snprintf(req.name, sizeof(req.name), "%s", fl[i].name);
+		req.stall_timeout = 60;
+		req.resolve_ms = 10000;
+		req.follow = 1;
+		if (ws_transfers_add(nd->xs, &req, &id, &msg))
+			logf_(nd, "following %s: %s", fl[i].name, msg);
 		free(msg);
 	}
 	free(fl);
-	sync_releases(nd);
-	keep_names_alive(nd, 0);
+}
+
+/* A transfer finished: say how, and seed what it brought at once. */
+static void finished(void *ctx, const json_t *t)
+{
+	struct node *nd = ctx;
+	json_t *r = json_object_get(t, "result");
+	const char *what = json_string_value(json_object_get(t, "what"));
+	int follow = !strcmp(json_string_value(json_object_get(t, "origin")), "follow");
+	int id = (int)json_integer_value(json_object_get(t, "id"));
+
+	if (json_is_true(json_object_get(t, "ok"))) {
+		if (follow && json_is_true(json_object_get(r, "already_complete")))
+			return;
+		logf_(nd, follow ? "mirrored %s@%lld" : "fetched %s@%lld",
+		      json_string_value(json_object_get(r, "name")),
+		      (long long)json_integer_value(json_object_get(r, "version")));
+		sync_releases(nd);
+		keep_names_alive(nd, 0);
+	} else if (follow) {
+		logf_(nd, "following %s: %s", what,
+		      json_string_value(json_object_get(t, "error")));
+	} else {
+		logf_(nd, "transfer %d (%s): %s", id, what,
+		      json_string_value(json_object_get(t, "error")));
+	}
+}
+
+static void follows_changed(void *ctx)
+{
+	struct node *nd = ctx;
+	nd->last_follow = 0;
+}
+
+static void log_hook(void *ctx, const char *line)
+{
+	logf_(ctx, "%s", line);
 }
 
 static int take_lock(struct ws_store *st, int *fd, char **msg)
@@ -306,6 +389,7 @@ static int take_lock(struct ws_store *st, int *fd, char **msg)
 int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 {
 	struct node nd = { .st = st, .o = o, .started = ws_now() };
+	struct ws_server_hooks hooks = { &nd, status_hook, follows_changed, log_hook };
 	int lock = -1, ret, tick = o->tick_ms > 0 ? o->tick_ms : 1000;
 	struct timespec last = { 0 }, ts;
 
@@ -313,13 +397,20 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 		return ret;
 	if ((ret = ws_net_session(&o->net, &nd.ses, msg)))
 		goto out;
-	logf_(&nd, "listening on port %d%s", ws_lt_listen_port(nd.ses),
-	      o->net.no_dht ? ", DHT off" : "");
+	nd.xs = ws_transfers_new(st, nd.ses, &o->net, o->max_active);
+	if ((ret = ws_server_start(st, nd.ses, nd.xs, &o->net, &hooks, &nd.sv, msg)))
+		goto out;
+	logf_(&nd, "listening on port %d%s; control socket %s/node.sock",
+	      ws_lt_listen_port(nd.ses), o->net.no_dht ? ", DHT off" : "", st->home);
 	sync_releases(&nd);
 	write_status(&nd, "running");
 	keep_names_alive(&nd, 1);
 	while (!*o->stop) {
-		ws_lt_wait(nd.ses, tick / 4 > 0 ? tick / 4 : 1);
+		/* clients first; libtorrent's alerts are handled by whoever
+		 * waits on the session (transfers too), here without waiting */
+		ws_server_poll(nd.sv, POLL_MS);
+		ws_lt_wait(nd.ses, 0);
+		ws_transfers_reap(nd.xs, finished, &nd);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		long el = (ts.tv_sec - last.tv_sec) * 1000 + (ts.tv_nsec - last.tv_nsec) / 1000000;
 		if (el < tick && !(o->reload && *o->reload))
@@ -335,9 +426,17 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 		write_status(&nd, "running");
 	}
 	logf_(&nd, "stopping: saving resume data");
+	/* clients told first, then the transfers stop as an interrupted
+	 * fetch does (what they verified is kept for a later fetch) */
+	ws_server_free(nd.sv);
+	nd.sv = NULL;
+	ws_transfers_free(nd.xs);
+	nd.xs = NULL;
 	save_resume_all(&nd);
 	write_status(&nd, "stopped");
 out:
+	ws_server_free(nd.sv);
+	ws_transfers_free(nd.xs);
 	ws_lt_session_free(nd.ses);
 	free(nd.rel);
 	if (lock >= 0)

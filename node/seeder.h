@@ -14,9 +14,15 @@
  *     start, when new ones appear, and every reput_s seconds (no key
  *     needed): mirrors keep names alive after their publisher is gone;
  *   - followed names are resolved every follow_s seconds and new versions
- *     fetched (verified as `weightsync fetch NAME` does) and seeded;
+ *     fetched (verified as `weightsync fetch NAME` does) and seeded: each
+ *     is a transfer (transfers.h) on a worker thread, so the tick never
+ *     waits for one;
+ *   - clients (`fetch`, `resolve`, `follow`, `status`, `transfers`,
+ *     `pause`, `resume`, `cancel`) are served on home/node.sock
+ *     (server.h, docs/control.md); their fetches are transfers in this
+ *     node's session;
  *   - a status file (home/node.json) is rewritten every tick for
- *     `weightsync status`;
+ *     `weightsync status` (and anyone who reads files);
  *   - on stop (SIGTERM/SIGINT), resume data is saved for every release and
  *     the status file says "stopped".
  * One node per home: home/node.lock is held (flock) while it runs.
@@ -38,6 +44,11 @@ struct ws_seed_opts {
 	int reput_s;                /* re-put every kept pointer this often
 				     * (0: 3600) */
 	int follow_s;               /* check followed names this often (0: 300) */
+	int max_active;             /* transfers running at once (0: 4) */
+	const char *http_listen;    /* "ADDR:PORT" to serve HTTP on, or NULL
+				     * (node.conf `http`; the HTTP part reads it) */
+	const char *config_file;    /* the config file read, for `status`, or
+				     * NULL */
 	volatile sig_atomic_t *stop; /* set from a signal handler */
 	volatile sig_atomic_t *reload; /* SIGHUP: rescan the store now */
 	void (*log)(const char *line); /* one line per event, or NULL */
