@@ -27,6 +27,9 @@ const struct cli_option seed_options[] = {
 	  "look for new versions of followed names every S seconds (default 300)" },
 	{ "reput-interval", 0, 'P', required_argument, "S",
 	  "put the name pointers into the DHT every S seconds (default 3600)" },
+	{ "http", 0, 'H', required_argument, "ADDR:PORT",
+	  "serve complete releases, a status page and a JSON API over HTTP "
+	  "(read-only; off by default; docs/http.md)" },
 	NET_OPTIONS,
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
@@ -47,6 +50,12 @@ int cmd_seed(struct cli *c, int argc, char **argv)
 			if (opt_uint(&op, 1, SECONDS_MAX, &secs))
 				return EXIT_ERROR;
 			*(o == 'F' ? &so.follow_s : &so.reput_s) = (int)secs;
+		} else if (o == 'H') {
+			const char *why = hostport_check(op.arg, 0, 0);
+			if (why)
+				return usage_error("seed", "invalid address '%s' for --http: %s",
+						   op.arg, why);
+			so.http_listen = op.arg;
 		} else if (net_option(&op, o, &so.net)) {
 			return EXIT_ERROR;
 		}

@@ -1,6 +1,7 @@
 /* seeder.c - the long-running seeding node (see seeder.h) */
 #include "seeder.h"
 #include "fetch.h"
+#include "http.h"
 #include "names.h"
 #include "proto/error.h"
 #include "proto/util.h"
@@ -36,6 +37,10 @@ struct node {
 	int dht_nodes;              /* routing table size at the last tick */
 	int puts_pending;           /* puts to make once the DHT has nodes */
 	int status_error;           /* the last status write failure, or 0 */
+	ws_http *http;              /* the HTTP server, or NULL */
+	const char *xfer_name;      /* the follow-fetch running, or NULL */
+	struct ws_fetch_progress xfer;
+	time_t xfer_shown;
 };
 
 static void logf_(struct node *nd, const char *fmt, ...)
@@ -163,10 +168,10 @@ static void write_status(struct node *nd, const char *state)
 		ws_lt_status(nd->rel[i].t, &s);
 		ws_hex(nd->rel[i].v2, 32, hex);
 		json_array_append_new(arr, json_pack(
-			"{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:i}",
+			"{s:s, s:I, s:s, s:s, s:i, s:i, s:I, s:I, s:i}",
 			"name", nd->rel[i].name, "version", (json_int_t)nd->rel[i].version,
 			"info_hash_v2", hex, "state", state_name(s.state),
-			"peers", s.peers, "uploaded", (json_int_t)s.payload_up,
+			"peers", s.peers, "rate_up", s.rate_up, "uploaded", (json_int_t)s.payload_up,
 			"downloaded", (json_int_t)s.payload_down,
 			"hash_failures", s.hash_failures));
 	}
@@ -182,6 +187,11 @@ static void write_status(struct node *nd, const char *state)
 		      "dht", !nd->o->net.no_dht, "peers", ss.peers,
 		      "bytes_up", (json_int_t)ss.bytes_up, "bytes_down", (json_int_t)ss.bytes_down,
 		      "updated", (json_int_t)ws_now(), "releases", arr);
+	if (nd->xfer_name)
+		json_object_set_new(o, "transfers", json_pack("[{s:s, s:s, s:I, s:I, s:i, s:i}]",
+			"name", nd->xfer_name, "phase", nd->xfer.phase ? nd->xfer.phase : "",
+			"done", (json_int_t)nd->xfer.done, "total", (json_int_t)nd->xfer.total,
+			"rate_down", nd->xfer.rate_down, "peers", nd->xfer.peers));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = xasprintf("%s/" WS_NODE_STATUS_FILE, nd->st->home);
 	if (!text) {
@@ -191,6 +201,8 @@ static void write_status(struct node *nd, const char *state)
 		if (ret != nd->status_error)
 			logf_(nd, "cannot write '%s': %s", path, ws_strerror(ret));
 	}
+	if (text && nd->http)
+		ws_http_set_status(nd->http, text, strlen(text));
 	nd->status_error = text ? ret : nd->status_error;
 	free(text);
 	free(path);
@@ -248,6 +260,18 @@ static void keep_names_alive(struct node *nd, int force)
 	      ws_names_put_all(nd->st, nd->ses));
 }
 
+/* A follow-fetch's progress: shown in the status once a second, as the
+ * tick waits for the fetch. */
+static void follow_progress(void *ctx, const struct ws_fetch_progress *p)
+{
+	struct node *nd = ctx;
+	nd->xfer = *p;
+	if (time(NULL) != nd->xfer_shown) {
+		nd->xfer_shown = time(NULL);
+		write_status(nd, "running");
+	}
+}
+
 /* Resolve followed names and fetch what is new. */
 static void mirror_followed(struct node *nd)
 {
@@ -272,6 +296,9 @@ static void mirror_followed(struct node *nd)
 		fo.session = nd->ses;
 		fo.stop = nd->o->stop;
 		fo.stall_timeout = 60;
+		fo.progress = follow_progress;
+		fo.progress_ctx = nd;
+		nd->xfer_name = fl[i].name;
 		ret = ws_fetch_name(nd->st, &fo, &fl[i].pk, fl[i].name, 0, 10000, &res, &msg);
 		if (ret == 0 && !res.already_complete)
 			logf_(nd, "mirrored %s@%lld", res.m.name, (long long)res.m.version);
@@ -280,6 +307,7 @@ static void mirror_followed(struct node *nd)
 		if (ret == 0)
 			ws_fetch_result_release(&res);
 		free(msg);
+		nd->xfer_name = NULL;
 	}
 	free(fl);
 	sync_releases(nd);
@@ -315,6 +343,11 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 		goto out;
 	logf_(&nd, "listening on port %d%s", ws_lt_listen_port(nd.ses),
 	      o->net.no_dht ? ", DHT off" : "");
+	if (o->http_listen) {
+		if ((ret = ws_http_start(st, o->http_listen, &nd.http, msg)))
+			goto out;
+		logf_(&nd, "serving HTTP on port %d", ws_http_port(nd.http));
+	}
 	sync_releases(&nd);
 	write_status(&nd, "running");
 	keep_names_alive(&nd, 1);
@@ -338,6 +371,7 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 	save_resume_all(&nd);
 	write_status(&nd, "stopped");
 out:
+	ws_http_stop(nd.http);
 	ws_lt_session_free(nd.ses);
 	free(nd.rel);
 	if (lock >= 0)

@@ -16,7 +16,8 @@
  *   - followed names are resolved every follow_s seconds and new versions
  *     fetched (verified as `weightsync fetch NAME` does) and seeded;
  *   - a status file (home/node.json) is rewritten every tick for
- *     `weightsync status`;
+ *     `weightsync status`, and handed to the HTTP server (http.h) when
+ *     http_listen is set;
  *   - on stop (SIGTERM/SIGINT), resume data is saved for every release and
  *     the status file says "stopped".
  * One node per home: home/node.lock is held (flock) while it runs.
@@ -38,6 +39,8 @@ struct ws_seed_opts {
 	int reput_s;                /* re-put every kept pointer this often
 				     * (0: 3600) */
 	int follow_s;               /* check followed names this often (0: 300) */
+	const char *http_listen;    /* "ADDR:PORT" to serve HTTP on (http.h), or
+				     * NULL: no HTTP */
 	volatile sig_atomic_t *stop; /* set from a signal handler */
 	volatile sig_atomic_t *reload; /* SIGHUP: rescan the store now */
 	void (*log)(const char *line); /* one line per event, or NULL */
