@@ -305,7 +305,8 @@ static void section_summary(struct page *b, json_t *s, size_t nseeded)
 	if (json_is_false(json_object_get(s, "dht")))
 		snprintf(v, sizeof(v), "off");
 	else
-		snprintf(v, sizeof(v), "%" PRIu64 " nodes", num_of(s, "dht_nodes"));
+		snprintf(v, sizeof(v), "%" PRIu64 " node%s", num_of(s, "dht_nodes"),
+			 num_of(s, "dht_nodes") == 1 ? "" : "s");
 	tile(b, "DHT", v);
 	snprintf(v, sizeof(v), "%s / %s", human(num_of(s, "bytes_up"), h1),
 		 human(num_of(s, "bytes_down"), h2));
@@ -317,7 +318,7 @@ static void section_transfers(struct page *b, json_t *s)
 {
 	json_t *arr = json_object_get(s, "transfers"), *t;
 	size_t i;
-	char h1[32], h2[32], h3[32];
+	char h1[32], h2[32], h3[32], h4[32];
 
 	text(b, "<h2 id=\"transfers\">Transfers</h2>\n");
 	if (!json_array_size(arr)) {
@@ -339,7 +340,7 @@ static void section_transfers(struct page *b, json_t *s)
 		     "</td><td class=\"n\">%s of %s</td><td class=\"n\">%s/s</td>"
 		     "<td class=\"n\">%s/s</td><td class=\"n\">%" PRIu64 "</td></tr>\n",
 		     pct, pct, human(done, h1), human(total, h2),
-		     human(num_of(t, "rate_down"), h3), human(num_of(t, "rate_up"), h1),
+		     human(num_of(t, "rate_down"), h3), human(num_of(t, "rate_up"), h4),
 		     num_of(t, "peers"));
 	}
 	text(b, "</table>\n");
