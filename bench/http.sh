@@ -22,6 +22,7 @@ RUNS=${WS_BENCH_RUNS:-5}
 BASE=${WS_BENCH_DIR:-${TMPDIR:-/tmp}}
 ADDR=127.0.0.4
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib/nginx.sh"
 
 die() { echo "bench/http: $*" >&2; exit 1; }
 [[ $MIB =~ ^[1-9][0-9]*$ ]] || die "WS_BENCH_HTTP_MIB must be a positive integer"
@@ -73,32 +74,7 @@ wait_for 30 "curl -sf -o /dev/null -r 0-0 http://$ADDR:$WS_PORT/$FILE" ||
 	{ tail "$tmp/seed.log" >&2; die "the node did not serve HTTP"; }
 
 NGX_PORT=$(free_port $ADDR)
-mkdir -p "$tmp/nginx/tmp"
-cat >"$tmp/nginx/nginx.conf" <<NGX
-user root;
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	keepalive_requests 100000;
-	default_type application/octet-stream;
-	client_body_temp_path $tmp/nginx/tmp/body;
-	proxy_temp_path $tmp/nginx/tmp/proxy;
-	fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
-	uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
-	scgi_temp_path $tmp/nginx/tmp/scgi;
-	server {
-		listen $ADDR:$NGX_PORT;
-		root $(dirname "$rel");
-	}
-}
-NGX
+nginx_conf "$tmp/nginx" $ADDR:$NGX_PORT "$(dirname "$rel")"
 nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx/stderr.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 "curl -sf -o /dev/null -r 0-0 http://$ADDR:$NGX_PORT/$FILE" ||

@@ -21,6 +21,8 @@
  * which MDB_NOTLS allows beside the node's) and the release folders; what
  * the node knows besides (seeded releases, peers, DHT, transfers) comes
  * from the status document the node hands over with ws_http_set_status.
+ * The process must ignore SIGPIPE (`seed` does): a client that goes away
+ * mid-file would otherwise end it.
  */
 #ifndef WS_NODE_HTTP_H
 #define WS_NODE_HTTP_H

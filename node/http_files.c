@@ -12,11 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* "PKHEX/NAME@VERSION": a hex key, '/', a BEP 44 salt (ws_ref_check), NUL */
+#define KEY_MAX (64 + 1 + WS_REF_MAX + 1)
+
 /* A complete release as the index holds it: what a request needs, kept
  * across requests (a web seed asks for every piece apart) until the node
  * next hands over its status. */
 struct http_release {
-	char key[65 + WS_REF_MAX + 1]; /* "PKHEX/NAME@VERSION" or "NAME@VERSION" */
+	char key[KEY_MAX];          /* "PKHEX/NAME@VERSION" or "NAME@VERSION" */
 	char *relpath;              /* release folder, relative to the home */
 	uint8_t mhash[32];
 	char *manifest, *sig;
@@ -119,7 +122,7 @@ static struct http_release *get_release(struct ws_http *h, const char *key,
  * the first part, *path points into url at PATH ("" for the folder, NULL
  * when the folder is named without its trailing '/').
  */
-static int parse_url(const char *url, char key[65 + WS_REF_MAX + 1], uint8_t pk[32],
+static int parse_url(const char *url, char key[KEY_MAX], uint8_t pk[32],
 		     int *has_pk, char name[WS_NAME_MAX + 1], int64_t *version,
 		     const char **path)
 {
@@ -148,9 +151,11 @@ static int parse_url(const char *url, char key[65 + WS_REF_MAX + 1], uint8_t pk[
 		return WS_ENOTFOUND;
 	errno = 0;
 	*version = strtoll(at + 1, &end, 10);
-	if (errno || end != p + n || *version > WS_VERSION_MAX)
+	if (errno || end != p + n || *version > WS_VERSION_MAX || ws_ref_check(name, *version))
 		return WS_ENOTFOUND;
 	n = (size_t)(end - url);
+	if (n > KEY_MAX)
+		return WS_ENOTFOUND; /* cannot be: the parts are bounded above */
 	memcpy(key, url + 1, n - 1);
 	key[n - 1] = '\0';
 	*path = slash ? slash + 1 : NULL;
@@ -291,7 +296,7 @@ static enum MHD_Result send_content(struct MHD_Connection *c, int fd, const char
 enum MHD_Result http_serve_release(struct ws_http *h, struct MHD_Connection *c,
 				   const char *url)
 {
-	char key[65 + WS_REF_MAX + 1], name[WS_NAME_MAX + 1], hex[65], *relpath = NULL;
+	char key[KEY_MAX], name[WS_NAME_MAX + 1], hex[65], *relpath = NULL;
 	char *buf = NULL, *page = NULL;
 	const char *path;
 	uint8_t pk[32];
