@@ -4,6 +4,7 @@
 #include "proto/util.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -113,16 +114,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 /* addr "A.B.C.D:PORT" or "[V6]:PORT" into a bound, listening socket */
 static int listen_on(const char *addr, int *fd_out, char **msg)
 {
-	struct sockaddr_storage ss;
-	socklen_t slen;
+	struct addrinfo hints, *ai = NULL;
 	char host[64];
 	const char *colon, *h = addr;
-	char *end;
 	size_t n;
-	long port;
-	int fd, one = 1;
+	int fd, one = 1, e;
 
-	memset(&ss, 0, sizeof(ss));
 	if (addr[0] == '[') {
 		const char *close = strchr(addr, ']');
 		if (!close || close[1] != ':')
@@ -135,40 +132,29 @@ static int listen_on(const char *addr, int *fd_out, char **msg)
 			goto bad;
 		n = (size_t)(colon - addr);
 	}
-	if (n == 0 || n >= sizeof(host))
+	if (n == 0 || n >= sizeof(host) || !colon[1] || strspn(colon + 1, "0123456789") !=
+	    strlen(colon + 1) || strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
 		goto bad;
 	memcpy(host, h, n);
 	host[n] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port < 0 || port > 65535)
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = addr[0] == '[' ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if (getaddrinfo(host, colon + 1, &hints, &ai) || !ai)
 		goto bad;
-	if (addr[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			goto bad;
-		slen = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			goto bad;
-		slen = sizeof(*s4);
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ws_seterr(msg, WS_ENETWORK, "cannot listen on '%s' for HTTP: %s", addr,
-				 strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		close(fd);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
 		return ws_seterr(msg, WS_ENETWORK, "cannot listen on '%s' for HTTP: %s", addr,
 				 strerror(e));
 	}
+	freeaddrinfo(ai);
 	*fd_out = fd;
 	return 0;
 bad:

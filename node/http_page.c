@@ -243,6 +243,14 @@ static uint64_t num_of(json_t *o, const char *k)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+/* o's "NAME@VERSION", escaped; only NAME when o has no version */
+static void put_ref(struct page *b, json_t *o)
+{
+	put_esc(b, str_of(o, "name"));
+	if (num_of(o, "version"))
+		putf(b, "@%" PRIu64, num_of(o, "version"));
+}
+
 static const char style[] =
 	"body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:72em;padding:1em 2em;"
 	"color:#1d232b;background:#f6f7f9}"
@@ -278,8 +286,29 @@ static void tile(struct page *b, const char *label, const char *value)
 	text(b, "</div>");
 }
 
-static void section_summary(struct page *b, json_t *s, size_t nseeded)
+/*
+ * A section's heading, then either the sentence empty (n == 0: returns 0)
+ * or the start of its table with these column headings (returns 1).
+ */
+static int section(struct page *b, const char *id, const char *title, size_t n,
+		   const char *empty, const char *const *cols)
 {
+	putf(b, "<h2 id=\"%s\">%s</h2>\n", id, title);
+	if (!n) {
+		putf(b, "<p class=\"muted\">%s</p>\n", empty);
+		return 0;
+	}
+	text(b, "<table><tr>");
+	for (; *cols; cols++)
+		putf(b, "<th>%s</th>", *cols);
+	text(b, "</tr>\n");
+	return 1;
+}
+
+static void section_summary(struct page *b, json_t *s, size_t nseeded, json_t *ev)
+{
+	size_t alerts = 0;
+
 	char v[64], h1[32], h2[32];
 	const char *state = str_of(s, "state");
 
@@ -312,6 +341,12 @@ static void section_summary(struct page *b, json_t *s, size_t nseeded)
 		 human(num_of(s, "bytes_down"), h2));
 	tile(b, "uploaded / downloaded", v);
 	text(b, "</div>\n");
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		alerts += json_is_true(json_object_get(json_array_get(ev, i), "alert"));
+	if (alerts)
+		putf(b, "<p class=\"warn\">%zu refusal or equivocation event%s: someone offered "
+		     "this node data its rules refuse (<a href=\"#events\">event log</a>).</p>\n",
+		     alerts, alerts == 1 ? "" : "s");
 }
 
 static void section_transfers(struct page *b, json_t *s)
@@ -320,20 +355,17 @@ static void section_transfers(struct page *b, json_t *s)
 	size_t i;
 	char h1[32], h2[32], h3[32], h4[32];
 
-	text(b, "<h2 id=\"transfers\">Transfers</h2>\n");
-	if (!json_array_size(arr)) {
-		text(b, "<p class=\"muted\">No transfer in progress.</p>\n");
+	static const char *const cols[] = { "Release", "Phase", "Progress", "Done", "Down",
+					    "Up", "Peers", NULL };
+
+	if (!section(b, "transfers", "Transfers", json_array_size(arr),
+		     "No transfer in progress.", cols))
 		return;
-	}
-	text(b, "<table><tr><th>Release</th><th>Phase</th><th>Progress</th><th>Done</th>"
-	       "<th>Down</th><th>Up</th><th>Peers</th></tr>\n");
 	json_array_foreach(arr, i, t) {
 		uint64_t done = num_of(t, "done"), total = num_of(t, "total");
 		double pct = total ? 100.0 * (double)done / (double)total : 0;
 		text(b, "<tr class=\"transfer\"><td>");
-		put_esc(b, str_of(t, "name"));
-		if (num_of(t, "version"))
-			putf(b, "@%" PRIu64, num_of(t, "version"));
+		put_ref(b, t);
 		text(b, "</td><td>");
 		put_esc(b, str_of(t, "phase"));
 		putf(b, "</td><td><span class=\"bar\"><i style=\"width:%.1f%%\"></i></span> %.1f%%"
@@ -352,13 +384,12 @@ static void section_releases(struct page *b, json_t *rels)
 	size_t i;
 	char h[32];
 
-	text(b, "<h2 id=\"releases\">Releases</h2>\n");
-	if (!json_array_size(rels)) {
-		text(b, "<p class=\"muted\">The store holds no release.</p>\n");
+	static const char *const cols[] = { "Release", "Publisher", "State", "Peers",
+					    "Uploaded", "Up", "First seen", NULL };
+
+	if (!section(b, "releases", "Releases", json_array_size(rels),
+		     "The store holds no release.", cols))
 		return;
-	}
-	text(b, "<table><tr><th>Release</th><th>Publisher</th><th>State</th><th>Peers</th>"
-	       "<th>Uploaded</th><th>Up</th><th>First seen</th></tr>\n");
 	json_array_foreach(rels, i, r) {
 		json_t *node = json_object_get(r, "node");
 		int evidence = !strcmp(str_of(r, "status"), "evidence");
@@ -390,12 +421,11 @@ static void section_follows(struct page *b, json_t *fl)
 	json_t *f;
 	size_t i;
 
-	text(b, "<h2 id=\"follows\">Followed names</h2>\n");
-	if (!json_array_size(fl)) {
-		text(b, "<p class=\"muted\">No name is followed.</p>\n");
+	static const char *const cols[] = { "Name", "Publisher", NULL };
+
+	if (!section(b, "follows", "Followed names", json_array_size(fl),
+		     "No name is followed.", cols))
 		return;
-	}
-	text(b, "<table><tr><th>Name</th><th>Publisher</th></tr>\n");
 	json_array_foreach(fl, i, f) {
 		text(b, "<tr><td>");
 		put_esc(b, str_of(f, "name"));
@@ -408,20 +438,13 @@ static void section_follows(struct page *b, json_t *fl)
 
 static void section_events(struct page *b, json_t *ev)
 {
-	size_t n = json_array_size(ev), alerts = 0;
+	size_t n = json_array_size(ev);
 	json_t *e;
 
-	for (size_t i = 0; i < n; i++)
-		alerts += json_is_true(json_object_get(json_array_get(ev, i), "alert"));
-	text(b, "<h2 id=\"events\">Event log</h2>\n");
-	if (alerts)
-		putf(b, "<p class=\"warn\">%zu refusal or equivocation event%s: someone offered "
-		     "this node data its rules refuse.</p>\n", alerts, alerts == 1 ? "" : "s");
-	if (!n) {
-		text(b, "<p class=\"muted\">No event yet.</p>\n");
+	static const char *const cols[] = { "Time", "Event", "Release", "Detail", NULL };
+
+	if (!section(b, "events", "Event log", n, "No event yet.", cols))
 		return;
-	}
-	text(b, "<table><tr><th>Time</th><th>Event</th><th>Release</th><th>Detail</th></tr>\n");
 	/* newest first, the latest EVENTS_SHOWN */
 	for (size_t i = n; i > 0 && i + EVENTS_SHOWN > n; i--) {
 		e = json_array_get(ev, i - 1);
@@ -431,9 +454,7 @@ static void section_events(struct page *b, json_t *ev)
 		text(b, "</td><td>");
 		put_esc(b, str_of(e, "kind"));
 		text(b, "</td><td>");
-		put_esc(b, str_of(e, "name"));
-		if (num_of(e, "version"))
-			putf(b, "@%" PRIu64, num_of(e, "version"));
+		put_ref(b, e);
 		text(b, "</td><td>");
 		put_esc(b, str_of(e, "detail"));
 		text(b, "</td></tr>\n");
@@ -451,7 +472,7 @@ char *http_page_status(struct ws_store *st, const char *status, size_t *len)
 	json_t *rels = api_releases(st, s), *fl = api_follows(st), *ev = api_events(st);
 
 	page_head(&b, "weightsync node", 5);
-	section_summary(&b, s, json_array_size(json_object_get(s, "releases")));
+	section_summary(&b, s, json_array_size(json_object_get(s, "releases")), ev);
 	section_transfers(&b, s);
 	section_releases(&b, rels);
 	section_follows(&b, fl);
