@@ -177,6 +177,7 @@ int ws_http_start(struct ws_store *st, const char *addr, ws_http **out, char **m
 		h->port = ntohs(ss.ss_family == AF_INET6 ?
 				((struct sockaddr_in6 *)&ss)->sin6_port :
 				((struct sockaddr_in *)&ss)->sin_port);
+	h->address = xasprintf("%.*s:%d", (int)(strrchr(addr, ':') - addr), addr, h->port);
 	/* a thread per connection: a big file goes out in large sendfile()
 	 * calls, and a slow client never holds up the others */
 	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -201,6 +202,11 @@ int ws_http_port(const ws_http *h)
 	return h->port;
 }
 
+const char *ws_http_address(const ws_http *h)
+{
+	return h->address;
+}
+
 void ws_http_set_status(ws_http *h, const char *json, size_t len)
 {
 	char *copy = xmalloc(len + 1);
@@ -222,6 +228,7 @@ void ws_http_stop(ws_http *h)
 		MHD_stop_daemon(h->d); /* closes the listening socket */
 	http_cache_clear(h);
 	free(h->status);
+	free(h->address);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -46,6 +46,10 @@ int ws_http_start(struct ws_store *st, const char *addr, ws_http **out,
 /* ws_http_port - the TCP port the server listens on. */
 int ws_http_port(const ws_http *h);
 
+/* ws_http_address - "ADDR:PORT" the server listens on (the port picked when
+ * 0 was asked for); owned by h. */
+const char *ws_http_address(const ws_http *h);
+
 /*
  * ws_http_set_status - the node's status document (JSON text, as written
  * to home/node.json; docs/http.md lists the members the page uses), copied:

@@ -293,6 +293,23 @@ static enum MHD_Result send_content(struct MHD_Connection *c, int fd, const char
 	return ret;
 }
 
+/* "/NAME@VERSION" names the release's folder: send the client there */
+static enum MHD_Result redirect(struct MHD_Connection *c, const char *url)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
+								MHD_RESPMEM_PERSISTENT);
+	char *to = xasprintf("%s/", url); /* a checked name and version: no escapes */
+	enum MHD_Result ret = MHD_NO;
+
+	if (r) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, to);
+		ret = MHD_queue_response(c, MHD_HTTP_MOVED_PERMANENTLY, r);
+		MHD_destroy_response(r);
+	}
+	free(to);
+	return ret;
+}
+
 enum MHD_Result http_serve_release(struct ws_http *h, struct MHD_Connection *c,
 				   const char *url)
 {
@@ -314,7 +331,7 @@ enum MHD_Result http_serve_release(struct ws_http *h, struct MHD_Connection *c,
 	pthread_mutex_lock(&h->lock);
 	r = get_release(h, key, has_pk ? pk : NULL, name, version);
 	if (!r || !path) {
-		/* "/NAME@VERSION": the folder is "/NAME@VERSION/" */
+		/* no such release, or "/NAME@VERSION" without its '/' */
 	} else if (!*path) {
 		char *prefix = xasprintf("/%s/", key);
 		page = http_page_release(&r->m, prefix, &plen);
@@ -339,6 +356,8 @@ enum MHD_Result http_serve_release(struct ws_http *h, struct MHD_Connection *c,
 	pthread_mutex_unlock(&h->lock);
 	if (!r)
 		return http_not_found(c, "no such release");
+	if (!path)
+		return redirect(c, url);
 	if (page) {
 		ret = http_respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, plen);
 		free(page);

@@ -22,6 +22,7 @@ struct ws_http {
 	struct MHD_Daemon *d;
 	struct ws_store *st;
 	int port;
+	char *address;             /* "ADDR:PORT", the port as bound */
 	pthread_mutex_t lock;      /* guards what follows */
 	char *status;              /* the node's last status document, or NULL */
 	struct http_release *cache[HTTP_CACHE];

@@ -319,6 +319,10 @@ static void section_summary(struct page *b, json_t *s, size_t nseeded, json_t *e
 	if (*str_of(s, "listen")) {
 		text(b, " &middot; BitTorrent on <code>");
 		put_esc(b, str_of(s, "listen"));
+		if (*str_of(s, "http")) {
+			text(b, "</code> &middot; HTTP on <code>");
+			put_esc(b, str_of(s, "http"));
+		}
 		text(b, "</code> &middot; since ");
 		put_esc(b, str_of(s, "started"));
 		putf(b, " &middot; pid %" PRIu64 " &middot; updated ", num_of(s, "pid"));

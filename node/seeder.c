@@ -187,6 +187,8 @@ static void write_status(struct node *nd, const char *state)
 		      "dht", !nd->o->net.no_dht, "peers", ss.peers,
 		      "bytes_up", (json_int_t)ss.bytes_up, "bytes_down", (json_int_t)ss.bytes_down,
 		      "updated", (json_int_t)ws_now(), "releases", arr);
+	if (nd->http)
+		json_object_set_new(o, "http", json_string(ws_http_address(nd->http)));
 	if (nd->xfer_name)
 		json_object_set_new(o, "transfers", json_pack("[{s:s, s:s, s:I, s:I, s:i, s:i}]",
 			"name", nd->xfer_name, "phase", nd->xfer.phase ? nd->xfer.phase : "",

@@ -84,7 +84,9 @@ test_expect_success CURL 'the signed manifest and its signature come as the stor
 '
 
 test_expect_success CURL 'the release folder lists its files with links' '
-	curl -sf -o $TMP/page "$(url_of A)/http-demo@1/" &&
+	test "$(http_code -D $TMP/h "$(url_of A)/http-demo@1")" = 301 &&
+	test "$(header location $TMP/h)" = /http-demo@1/ &&
+	curl -sfL -o $TMP/page "$(url_of A)/http-demo@1" &&
 	for f in $(cd $TMP/model && ls); do grep_q "href=\"/http-demo@1/$f\"" $TMP/page || return 1; done &&
 	grep_q "$(sha256sum $TMP/model/$F | cut -d" " -f1)" $TMP/page
 '

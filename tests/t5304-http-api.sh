@@ -26,6 +26,7 @@ test_expect_success CURL '/api/status is the node status document' '
 	curl -sf -D $TMP/h -o $TMP/s.json "$(url_of A)/api/status" &&
 	test "$(header content-type $TMP/h)" = application/json &&
 	json_check $TMP/s.json "(j[\"state\"] == \"running\" and j[\"dht\"] is False and
+		\"http://\" + j[\"http\"] == \"$(url_of A)\" and
 		[(r[\"name\"], r[\"version\"], r[\"state\"]) for r in j[\"releases\"]] ==
 		[(\"api-demo\", 1, \"seeding\")])"
 '
