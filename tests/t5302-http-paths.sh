@@ -77,4 +77,14 @@ test_expect_success CURL 'seed --http: a bad address is a usage error, a busy po
 	grep_q "cannot listen on .* for HTTP: Address already in use" $TMP/err
 '
 
+python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null &&
+	test_set_prereq IPV6
+test_expect_success CURL,IPV6 'an IPv6 address: --http [::1]:PORT' '
+	port=$(python3 -c "import socket; s = socket.socket(socket.AF_INET6); s.bind((\"::1\", 0)); print(s.getsockname()[1])") &&
+	start_node B 127.0.0.3 --no-dht --http "[::1]:$port" &&
+	test "$(http_code "http://[::1]:$port/api/status")" = 200 &&
+	WEIGHTSYNC_HOME=$TMP/B ws status --json >$TMP/s.json &&
+	json_check $TMP/s.json "j[\"http\"] == \"[::1]:$port\""
+'
+
 test_done
