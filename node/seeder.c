@@ -301,6 +301,7 @@ static void mirror_followed(struct node *nd)
 		fo.progress = follow_progress;
 		fo.progress_ctx = nd;
 		nd->xfer_name = fl[i].name;
+		memset(&nd->xfer, 0, sizeof(nd->xfer));
 		ret = ws_fetch_name(nd->st, &fo, &fl[i].pk, fl[i].name, 0, 10000, &res, &msg);
 		if (ret == 0 && !res.already_complete)
 			logf_(nd, "mirrored %s@%lld", res.m.name, (long long)res.m.version);
