@@ -257,7 +257,7 @@ static const char style[] =
 	"h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.6em 0 .4em}"
 	"table{border-collapse:collapse;width:100%;background:#fff}"
 	"th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #e2e5e9;vertical-align:top}"
-	"th{background:#eceff3;font-weight:600}td.n{text-align:right;white-space:nowrap}"
+	"th{background:#eceff3;font-weight:600}td.n{text-align:right;white-space:nowrap}td.t{white-space:nowrap}"
 	".tiles{display:flex;flex-wrap:wrap;gap:.8em;margin:.8em 0}"
 	".tile{background:#fff;border:1px solid #e2e5e9;border-radius:6px;padding:.5em 1em;min-width:9em}"
 	".tile b{display:block;font-size:1.4em}"
@@ -453,7 +453,7 @@ static void section_events(struct page *b, json_t *ev)
 	for (size_t i = n; i > 0 && i + EVENTS_SHOWN > n; i--) {
 		e = json_array_get(ev, i - 1);
 		int alert = json_is_true(json_object_get(e, "alert"));
-		text(b, alert ? "<tr class=\"alert\"><td>" : "<tr><td>");
+		text(b, alert ? "<tr class=\"alert\"><td class=\"t\">" : "<tr><td class=\"t\">");
 		put_esc(b, str_of(e, "time"));
 		text(b, "</td><td>");
 		put_esc(b, str_of(e, "kind"));

@@ -60,7 +60,7 @@ test_expect_success CURL 'the status page: releases, followed names, the equivoc
 	test "$(header content-type $TMP/h)" = "text/html; charset=utf-8" &&
 	grep_q "href=\"/api-demo@1/\">api-demo@1</a>" $TMP/page &&
 	grep_q "seeding" $TMP/page && grep_q "other-model" $TMP/page &&
-	grep_q "<tr class=\"alert\"><td>[-0-9T:Z]*</td><td>equivocation</td>" $TMP/page &&
+	grep_q "<tr class=\"alert\"><td class=\"t\">[-0-9T:Z]*</td><td>equivocation</td>" $TMP/page &&
 	grep_q "evidence of equivocation" $TMP/page &&
 	grep_q "1 refusal or equivocation event" $TMP/page &&
 	! grep -q "<img" $TMP/page
