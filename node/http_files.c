@@ -12,14 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* "PKHEX/NAME@VERSION": a hex key, '/', a BEP 44 salt (ws_ref_check), NUL */
-#define KEY_MAX (64 + 1 + WS_REF_MAX + 1)
-
 /* A complete release as the index holds it: what a request needs, kept
  * across requests (a web seed asks for every piece apart) until the node
  * next hands over its status. */
 struct http_release {
-	char key[KEY_MAX];          /* "PKHEX/NAME@VERSION" or "NAME@VERSION" */
+	char key[HTTP_KEY_MAX];     /* "PKHEX/NAME@VERSION" or "NAME@VERSION" */
 	char *relpath;              /* release folder, relative to the home */
 	uint8_t mhash[32];
 	char *manifest, *sig;
@@ -117,12 +114,7 @@ static struct http_release *get_release(struct ws_http *h, const char *key,
 	return r;
 }
 
-/*
- * Split "[PKHEX/]NAME@VERSION[/PATH]" (after the leading '/').  key gets
- * the first part, *path points into url at PATH ("" for the folder, NULL
- * when the folder is named without its trailing '/').
- */
-static int parse_url(const char *url, char key[KEY_MAX], uint8_t pk[32],
+int http_url_parse(const char *url, char key[HTTP_KEY_MAX], uint8_t pk[32],
 		     int *has_pk, char name[WS_NAME_MAX + 1], int64_t *version,
 		     const char **path)
 {
@@ -154,7 +146,7 @@ static int parse_url(const char *url, char key[KEY_MAX], uint8_t pk[32],
 	if (errno || end != p + n || *version > WS_VERSION_MAX || ws_ref_check(name, *version))
 		return WS_ENOTFOUND;
 	n = (size_t)(end - url);
-	if (n > KEY_MAX)
+	if (n > HTTP_KEY_MAX)
 		return WS_ENOTFOUND; /* cannot be: the parts are bounded above */
 	memcpy(key, url + 1, n - 1);
 	key[n - 1] = '\0';
@@ -185,13 +177,20 @@ static int open_in_release(const char *home, const char *relpath, const char *pa
 	return fd;
 }
 
-/*
- * The one range of a Range header, RFC 9110 14.1.2: "bytes=A-B", "A-" or
- * "-N".  Returns 1 with [*start, *end] (inclusive) for a satisfiable range,
- * 0 to serve the whole file (no header, several ranges, or one that does
- * not parse: a server may ignore those), -1 when unsatisfiable (416).
- */
-static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
+/* a decimal number at *p (none: *has = 0), moving *p past it; -1 when it
+ * does not fit in 64 bits */
+static int digits(const char **p, uint64_t *v, int *has)
+{
+	for (*v = 0, *has = 0; **p >= '0' && **p <= '9'; (*p)++, *has = 1) {
+		unsigned d = (unsigned)(**p - '0');
+		if (*v > (UINT64_MAX - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
+	}
+	return 0;
+}
+
+int http_range_parse(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
 {
 	uint64_t a = 0, b = 0;
 	int has_a = 0, has_b = 0;
@@ -201,18 +200,8 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
 		return 0;
 	for (p = h + 6; *p == ' '; p++)
 		;
-	for (; *p >= '0' && *p <= '9'; p++, has_a = 1)
-		if (a > (UINT64_MAX - 9) / 10)
-			return 0;
-		else
-			a = a * 10 + (uint64_t)(*p - '0');
-	if (*p++ != '-')
+	if (digits(&p, &a, &has_a) || *p++ != '-' || digits(&p, &b, &has_b))
 		return 0;
-	for (; *p >= '0' && *p <= '9'; p++, has_b = 1)
-		if (b > (UINT64_MAX - 9) / 10)
-			return 0;
-		else
-			b = b * 10 + (uint64_t)(*p - '0');
 	while (*p == ' ')
 		p++;
 	if (*p || (!has_a && !has_b) || (has_a && has_b && b < a))
@@ -251,7 +240,7 @@ static enum MHD_Result send_content(struct MHD_Connection *c, int fd, const char
 
 	snprintf(etag, sizeof(etag), "\"%s\"", etag_hex);
 	/* a Range meant for another version of the content is ignored */
-	rg = if_range && strcmp(if_range, etag) ? 0 : parse_range(range, size, &start, &end);
+	rg = if_range && strcmp(if_range, etag) ? 0 : http_range_parse(range, size, &start, &end);
 	if (inm && (!strcmp(inm, etag) || !strcmp(inm, "*"))) {
 		code = MHD_HTTP_NOT_MODIFIED;
 		rg = 0;
@@ -313,7 +302,7 @@ static enum MHD_Result redirect(struct MHD_Connection *c, const char *url)
 enum MHD_Result http_serve_release(struct ws_http *h, struct MHD_Connection *c,
 				   const char *url)
 {
-	char key[KEY_MAX], name[WS_NAME_MAX + 1], hex[65], *relpath = NULL;
+	char key[HTTP_KEY_MAX], name[WS_NAME_MAX + 1], hex[65], *relpath = NULL;
 	char *buf = NULL, *page = NULL;
 	const char *path;
 	uint8_t pk[32];
@@ -324,7 +313,7 @@ enum MHD_Result http_serve_release(struct ws_http *h, struct MHD_Connection *c,
 	struct http_release *r;
 	enum MHD_Result ret;
 
-	if (parse_url(url, key, pk, &has_pk, name, &version, &path))
+	if (http_url_parse(url, key, pk, &has_pk, name, &version, &path))
 		return http_not_found(c, "no such release or file");
 	/* copy out what the answer needs: the cache may change once the lock
 	 * is let go */

@@ -15,6 +15,8 @@
 #include "http.h"
 
 #define HTTP_CACHE 16          /* releases whose parsed manifest is kept */
+/* "PKHEX/NAME@VERSION": a hex key, '/', a BEP 44 salt (ws_ref_check), NUL */
+#define HTTP_KEY_MAX (64 + 1 + WS_REF_MAX + 1)
 
 struct http_release;           /* http_files.c */
 
@@ -43,6 +45,29 @@ enum MHD_Result http_not_found(struct MHD_Connection *c, const char *why);
  */
 enum MHD_Result http_serve_release(struct ws_http *h, struct MHD_Connection *c,
 				   const char *url);
+
+/*
+ * http_url_parse - split a decoded request path "/[PKHEX/]NAME@VERSION[/PATH]":
+ * key gets "[PKHEX/]NAME@VERSION", pk and *has_pk the key when given, name
+ * and *version the release (a valid name, a version from 1 with no leading
+ * zero, "NAME@VERSION" a valid BEP 44 salt), *path points into url at PATH
+ * ("" for the folder, NULL when the folder is named without its trailing
+ * '/').  PATH is not checked: only an exact match with a manifest path is
+ * ever served.  Returns 0 or WS_ENOTFOUND; outputs may be written either way.
+ */
+int http_url_parse(const char *url, char key[HTTP_KEY_MAX], uint8_t pk[32],
+		   int *has_pk, char name[WS_NAME_MAX + 1], int64_t *version,
+		   const char **path);
+
+/*
+ * http_range_parse - the one range of a Range header value h (NULL: none)
+ * for content of size bytes, RFC 9110 14.1.2: "bytes=A-B", "A-" or "-N".
+ * Returns 1 with [*start, *end] (inclusive, clipped to the content) for a
+ * satisfiable range; 0 to send the whole content (no header, several
+ * ranges, or one that does not parse: a server may ignore those); -1 when
+ * it cannot be satisfied (416).
+ */
+int http_range_parse(const char *h, uint64_t size, uint64_t *start, uint64_t *end);
 
 /* http_cache_clear - drop the cached releases (h->lock held, or h no
  * longer shared). */
