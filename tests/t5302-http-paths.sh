@@ -84,7 +84,8 @@ test_expect_success CURL,IPV6 'an IPv6 address: --http [::1]:PORT' '
 	start_node B 127.0.0.3 --no-dht --http "[::1]:$port" &&
 	test "$(http_code "http://[::1]:$port/api/status")" = 200 &&
 	WEIGHTSYNC_HOME=$TMP/B ws status --json >$TMP/s.json &&
-	json_check $TMP/s.json "j[\"http\"] == \"[::1]:$port\""
+	json_check $TMP/s.json "j[\"http\"] == \"[::1]:$port\"" &&
+	WEIGHTSYNC_HOME=$TMP/B ws status >$TMP/out && grep_q "^  http       http://\[::1\]:$port/$" $TMP/out
 '
 
 test_done
