@@ -62,6 +62,7 @@ BASE=${WS_BENCH_DIR:-${TMPDIR:-/tmp}}
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 MEASURE=$HERE/measure.py
+. "$HERE/lib/nginx.sh"
 
 die() { echo "bench/datapath: $*" >&2; exit 1; }
 note() { echo "note: $*"; }
@@ -227,32 +228,8 @@ start_http() {
 	local root=$1 probe=$2
 	HTTP_PORT=$(free_port 127.0.0.4); HTTP_PID=; HTTP_LABEL=
 	if command -v nginx >/dev/null; then
-		rm -rf "$tmp/nginx"; mkdir -p "$tmp/nginx/tmp"
-		cat >"$tmp/nginx/nginx.conf" <<NGX
-user root;
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	keepalive_requests 100000;
-	default_type application/octet-stream;
-	client_body_temp_path $tmp/nginx/tmp/body;
-	proxy_temp_path $tmp/nginx/tmp/proxy;
-	fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
-	uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
-	scgi_temp_path $tmp/nginx/tmp/scgi;
-	server {
-		listen 127.0.0.4:$HTTP_PORT;
-		root $root;
-	}
-}
-NGX
+		rm -rf "$tmp/nginx"
+		nginx_conf "$tmp/nginx" 127.0.0.4:$HTTP_PORT "$root"
 		bg "$tmp/nginx/stderr.log" nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
 		HTTP_PID=$BG
 		if wait_for 10 "curl -sf -o /dev/null http://127.0.0.4:$HTTP_PORT/$probe"; then

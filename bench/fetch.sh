@@ -54,6 +54,7 @@ MEM_GIB=${WS_BENCH_MEM_GIB:-10}
 MEM_SECONDS=${WS_BENCH_MEM_SECONDS:-120}
 BASE=${WS_BENCH_DIR:-${TMPDIR:-/tmp}}
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib/nginx.sh"
 
 die() { echo "bench/fetch: $*" >&2; exit 1; }
 note() { echo "note: $*"; }
@@ -256,31 +257,7 @@ bench_throughput() {
 	local http_port http_label="" http_pid=""
 	http_port=$(free_port 127.0.0.4)
 	if command -v nginx >/dev/null; then
-		mkdir -p "$tmp/nginx/tmp"
-		cat >"$tmp/nginx/nginx.conf" <<EOF
-user root;
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	default_type application/octet-stream;
-	client_body_temp_path $tmp/nginx/tmp/body;
-	proxy_temp_path $tmp/nginx/tmp/proxy;
-	fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
-	uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
-	scgi_temp_path $tmp/nginx/tmp/scgi;
-	server {
-		listen 127.0.0.4:$http_port;
-		root $model;
-	}
-}
-EOF
+		nginx_conf "$tmp/nginx" 127.0.0.4:$http_port "$model"
 		bg "$tmp/nginx/stderr.log" nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
 		http_pid=$BG
 		if wait_for 10 "curl -sf -o /dev/null http://127.0.0.4:$http_port/config.json"; then

@@ -30,6 +30,9 @@ const struct cli_option seed_options[] = {
 	  "put the name pointers into the DHT every S seconds (default 3600)" },
 	{ "max-transfers", 0, 'M', required_argument, "N",
 	  "run at most N fetches at once, the rest queued (default 4)" },
+	{ "http", 0, 'H', required_argument, "ADDR:PORT",
+	  "serve complete releases, a status page and a JSON API over HTTP "
+	  "(read-only; off by default; docs/http.md)" },
 	NET_OPTIONS,
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
@@ -70,6 +73,10 @@ static int check_config(const struct ws_node_config *cf)
 
 	if (cf->listen && (why = hostport_check(cf->listen, 0, 0))) {
 		err("'%s': invalid listen address '%s': %s", cf->path, cf->listen, why);
+		return EXIT_ERROR;
+	}
+	if (cf->http && (why = hostport_check(cf->http, 0, 0))) {
+		err("'%s': invalid http address '%s': %s", cf->path, cf->http, why);
 		return EXIT_ERROR;
 	}
 	for (size_t i = 0; i < cf->nbootstrap + cf->npeers; i++) {
@@ -116,6 +123,14 @@ int cmd_seed(struct cli *c, int argc, char **argv)
 			if (opt_uint(&op, 1, 64, &secs))
 				goto out;
 			so.max_active = (int)secs;
+		} else if (o == 'H') {
+			const char *why = hostport_check(op.arg, 0, 0);
+			if (why) {
+				usage_error("seed", "invalid address '%s' for --http: %s",
+					    op.arg, why);
+				goto out;
+			}
+			so.http_listen = op.arg;
 		} else if (net_option(&op, o, &fl)) {
 			goto out;
 		} else if (o >= OPT_LISTEN && o <= OPT_DOWNLOAD_LIMIT) {

@@ -127,6 +127,8 @@ show:
 	       (long long)json_integer_value(json_object_get(st, "pid")),
 	       json_string_value(json_object_get(st, "started")));
 	printf("  listening  %s\n", json_string_value(json_object_get(st, "listen")));
+	if (json_string_value(json_object_get(st, "http")))
+		printf("  http       http://%s/\n", json_string_value(json_object_get(st, "http")));
 	if (json_is_true(json_object_get(st, "dht")))
 		printf("  dht        %lld nodes\n",
 		       (long long)json_integer_value(json_object_get(st, "dht_nodes")));

@@ -1,6 +1,7 @@
 /* seeder.c - the long-running seeding node (see seeder.h) */
 #include "seeder.h"
 #include "fetch.h"
+#include "http.h"
 #include "names.h"
 #include "server.h"
 #include "transfers.h"
@@ -43,6 +44,7 @@ struct node {
 	int status_error;           /* the last status write failure, or 0 */
 	struct ws_transfers *xs;    /* fetches on worker threads */
 	struct ws_server *sv;       /* the control socket */
+	ws_http *http;              /* the HTTP server, or NULL */
 };
 
 static void logf_(struct node *nd, const char *fmt, ...)
@@ -195,10 +197,10 @@ static json_t *status_json(struct node *nd, const char *state, int tick)
 		ws_lt_status(nd->rel[i].t, &s);
 		ws_hex(nd->rel[i].v2, 32, hex);
 		json_array_append_new(arr, json_pack(
-			"{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:i}",
+			"{s:s, s:I, s:s, s:s, s:i, s:i, s:I, s:I, s:i}",
 			"name", nd->rel[i].name, "version", (json_int_t)nd->rel[i].version,
 			"info_hash_v2", hex, "state", state_name(s.state),
-			"peers", s.peers, "uploaded", (json_int_t)s.payload_up,
+			"peers", s.peers, "rate_up", s.rate_up, "uploaded", (json_int_t)s.payload_up,
 			"downloaded", (json_int_t)s.payload_down,
 			"hash_failures", s.hash_failures));
 	}
@@ -217,6 +219,8 @@ static json_t *status_json(struct node *nd, const char *state, int tick)
 	json_object_set_new(o, "transfers", nd->xs ? ws_transfers_json(nd->xs, 0)
 						     : json_array());
 	json_object_set_new(o, "config", config_json(nd->o));
+	if (nd->http)
+		json_object_set_new(o, "http", json_string(ws_http_address(nd->http)));
 	return o;
 }
 
@@ -233,6 +237,8 @@ static void write_status(struct node *nd, const char *state)
 
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = xasprintf("%s/" WS_NODE_STATUS_FILE, nd->st->home);
+	if (text && nd->http)
+		ws_http_set_status(nd->http, text, strlen(text));
 	if (!text) {
 		logf_(nd, "cannot format the status");
 	} else if ((ret = ws_write_file_atomic(path, text, strlen(text), 0644, 0))) {
@@ -402,6 +408,11 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 		goto out;
 	logf_(&nd, "listening on port %d%s; control socket %s/node.sock",
 	      ws_lt_listen_port(nd.ses), o->net.no_dht ? ", DHT off" : "", st->home);
+	if (o->http_listen) {
+		if ((ret = ws_http_start(st, o->http_listen, &nd.http, msg)))
+			goto out;
+		logf_(&nd, "serving HTTP on port %d", ws_http_port(nd.http));
+	}
 	sync_releases(&nd);
 	write_status(&nd, "running");
 	keep_names_alive(&nd, 1);
@@ -435,6 +446,7 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 	save_resume_all(&nd);
 	write_status(&nd, "stopped");
 out:
+	ws_http_stop(nd.http);
 	ws_server_free(nd.sv);
 	ws_transfers_free(nd.xs);
 	ws_lt_session_free(nd.ses);

@@ -22,7 +22,8 @@
  *     (server.h, docs/control.md); their fetches are transfers in this
  *     node's session;
  *   - a status file (home/node.json) is rewritten every tick for
- *     `weightsync status` (and anyone who reads files);
+ *     `weightsync status` (and anyone who reads files), and handed to the
+ *     HTTP server (http.h) when http_listen is set;
  *   - on stop (SIGTERM/SIGINT), resume data is saved for every release and
  *     the status file says "stopped".
  * One node per home: home/node.lock is held (flock) while it runs.
@@ -45,8 +46,8 @@ struct ws_seed_opts {
 				     * (0: 3600) */
 	int follow_s;               /* check followed names this often (0: 300) */
 	int max_active;             /* transfers running at once (0: 4) */
-	const char *http_listen;    /* "ADDR:PORT" to serve HTTP on, or NULL
-				     * (node.conf `http`; the HTTP part reads it) */
+	const char *http_listen;    /* "ADDR:PORT" to serve HTTP on (http.h), or
+				     * NULL: no HTTP (node.conf `http`, --http) */
 	const char *config_file;    /* the config file read, for `status`, or
 				     * NULL */
 	volatile sig_atomic_t *stop; /* set from a signal handler */
