@@ -138,6 +138,30 @@ make_model() {
 	python3 "$(dirname "$0")/gen_model.py" "$1" "${2:-1048576}"
 }
 
+# git_blob_id FILE - the file's git blob id (SHA-1 of "blob SIZE\0" +
+# content), the hub's name for a non-LFS file.
+git_blob_id() {
+	python3 -c 'import hashlib, sys; d = open(sys.argv[1], "rb").read()
+print(hashlib.sha1(b"blob %d\0" % len(d) + d).hexdigest())' "$1"
+}
+
+# make_hf_cache SRC REPO COMMIT - lay the files of SRC out as the hub's
+# client does in a cache repository folder REPO (models--ORG--NAME): LFS
+# files (*.safetensors) in blobs/ by SHA-256, the others by git blob id,
+# snapshots/COMMIT/FILE -> ../../blobs/ID, refs/main.
+make_hf_cache() {
+	mkdir -p "$2/blobs" "$2/snapshots/$3" "$2/refs" &&
+	echo "$3" >"$2/refs/main" &&
+	for f in $(cd "$1" && ls); do
+		case $f in
+		*.safetensors) id=$(sha256sum <"$1/$f" | cut -c1-64) ;;
+		*) id=$(git_blob_id "$1/$f") ;;
+		esac
+		cp "$1/$f" "$2/blobs/$id" &&
+		ln -s "../../blobs/$id" "$2/snapshots/$3/$f" || return 1
+	done
+}
+
 # index_dump - the index's releases, for "unchanged" checks.
 index_dump() { ws list --json; }
 
