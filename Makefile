@@ -21,7 +21,7 @@ BUILD    ?= build
 OPT      ?= -O2 -g
 SAN      ?=
 
-PKGS     := libsodium lmdb libarchive jansson libcrypto
+PKGS     := libsodium lmdb libarchive jansson libcrypto libcurl
 LT_PKG   := libtorrent-rasterbar
 
 CFLAGS   ?= $(OPT)
@@ -48,6 +48,7 @@ LIBWS    := $(BUILD)/libweightsync.a
 
 DEB_PACKAGES := build-essential pkg-config libtorrent-rasterbar-dev \
 	libsodium-dev liblmdb-dev libarchive-dev libjansson-dev libssl-dev \
+	libcurl4-openssl-dev \
 	minisign zstd perl python3 python3-libtorrent lmdb-utils strace
 
 .PHONY: all deps test unit-test cli-test swarm-test run-tests demo asan bench \

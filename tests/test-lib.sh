@@ -266,6 +266,28 @@ publish_on() {
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["link"])'
 }
 
+# ---- a loopback Hugging Face hub (hub_server.py) ----
+
+# start_hub NAME DIR [hub_server.py OPTIONS] - serve DIR as the hub does
+# (API on 127.0.0.1, "CDN" on 127.0.0.2, both on ports it picks); its
+# requests are logged to $TMP/NAME.log.  hub_url NAME is its endpoint.
+start_hub() {
+	sh_name=$1 sh_dir=$2; shift 2
+	rm -f "$TMP/$sh_name.ports"
+	start_bg python3 ./hub_server.py --dir "$sh_dir" --ports "$TMP/$sh_name.ports" \
+		--log "$TMP/$sh_name.log" "$@"
+	echo "$BG_PID" >"$TMP/$sh_name.pid"
+	wait_for 20 "test -s $TMP/$sh_name.ports"
+}
+
+hub_url() { echo "http://127.0.0.1:$(cut -d' ' -f1 "$TMP/$1.ports")"; }
+
+# stop_hub NAME
+stop_hub() {
+	kill "$(cat "$TMP/$1.pid")" 2>/dev/null || true
+	wait_for 10 "! kill -0 $(cat "$TMP/$1.pid")"
+}
+
 test_done() {
 	echo "1..$test_count"
 	[ "$test_failed" -eq 0 ]
