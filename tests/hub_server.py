@@ -33,6 +33,7 @@ is sent.  --rate throttles every body.  --mode makes the server hostile for
                 client hangs up
   redirect-file the hub redirects to file:///etc/passwd
   stall         headers and 1000 bytes, then nothing
+  bad-path      the API record lists "../escape.json" among the files
 --log FILE gets a line per request: "SERVER METHOD PATH RANGE AUTH".
 The chosen ports are written to --ports as "HUBPORT CDNPORT" once both
 listen.  For tests on loopback only.
@@ -200,6 +201,8 @@ class Hub(Base):
                     s["lfs"] = {"sha256": f["sha256"], "size": f["size"],
                                 "pointerSize": f["pointer_size"]}
                 sib.append(s)
+            if args.mode == "bad-path":
+                sib.append({"rfilename": "../escape.json", "size": 2, "blobId": "0" * 40})
             return self.json_answer(200, {
                 "_id": "0" * 24, "id": args.repo, "modelId": args.repo, "sha": args.commit,
                 "private": False, "gated": "manual" if args.token else False,

@@ -54,6 +54,11 @@ test_expect_success 'a stalled server is given up: exit 2, the bytes so far only
 	test "$(stat -c %s $WORK/partial/$BAD)" -le 1000
 '
 
+test_expect_success 'a record naming a path outside the repository: exit 2, nothing fetched' '
+	hostile bad-path 2 "weightsync: the hub.s record of .acme/tiny-llm. lists a file name that is not a safe relative path" &&
+	! grep -q "resolve" $TMP/bad-path.log
+'
+
 test_expect_success 'after the hostile runs, an honest origin completes the release' '
 	start_hub honest $TMP/model --repo acme/tiny-llm --commit $COMMIT &&
 	HF_ENDPOINT=$(hub_url honest) ws mirror hf://acme/tiny-llm --name t >/dev/null 2>&1 &&
