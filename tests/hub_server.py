@@ -4,7 +4,7 @@
     hub_server.py --dir DIR --repo ORG/NAME --commit HEX40 --ports FILE
                   [--hub 127.0.0.1] [--cdn 127.0.0.2] [--token T]
                   [--mode MODE] [--target PATH] [--rate BYTES_PER_S]
-                  [--log FILE]
+                  [--log FILE] [--cdn-url URL]
 
 Serves the files of DIR as repository ORG/NAME at commit HEX40 (also
 under the revisions "main" and "v1"), answering as the hub documents:
@@ -34,6 +34,8 @@ is sent.  --rate throttles every body.  --mode makes the server hostile for
   redirect-file the hub redirects to file:///etc/passwd
   stall         headers and 1000 bytes, then nothing
   bad-path      the API record lists "../escape.json" among the files
+--cdn-url URL sends LFS files to URL/PATH instead (another server, e.g.
+nginx serving DIR, as bench/hf.sh does).
 --log FILE gets a line per request: "SERVER METHOD PATH RANGE AUTH".
 The chosen ports are written to --ports as "HUBPORT CDNPORT" once both
 listen.  For tests on loopback only.
@@ -54,6 +56,7 @@ a.add_argument("--mode", default="ok")
 a.add_argument("--target")
 a.add_argument("--rate", type=int, default=0)
 a.add_argument("--log")
+a.add_argument("--cdn-url")
 args = a.parse_args()
 
 LFS_EXT = (".safetensors", ".bin", ".gguf")
@@ -222,6 +225,8 @@ class Hub(Base):
             common = [("X-Repo-Commit", args.commit), ("ETag", '"%s"' % f["blob"])]
             if f["lfs"]:
                 loc = "http://%s:%d/lfs/%s?sig=x" % (args.cdn, PORTS["cdn"], f["sha256"])
+                if args.cdn_url:
+                    loc = "%s/%s" % (args.cdn_url.rstrip("/"), rel)
                 if rel == TARGET and args.mode == "redirect-file":
                     loc = "file:///etc/passwd"
                 self.send_response(302)
