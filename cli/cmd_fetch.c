@@ -102,6 +102,10 @@ const struct cli_option fetch_options[] = {
 	  "give up after S seconds without progress (default 60)" },
 	{ "resolve-timeout", 0, 'R', required_argument, "S",
 	  "give up resolving a name after S seconds (default 15)" },
+	{ "no-origin", 0, 'N', no_argument, NULL,
+	  "never take pieces from the release's hf:// origin" },
+	{ "origin-only", 0, 'G', no_argument, NULL,
+	  "take every piece from the release's hf:// origin, none from peers" },
 	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
 	NET_OPTIONS,
 	{ NULL, 0, 0, 0, NULL, NULL },
@@ -147,6 +151,14 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 			resolve_ms = (int)secs * 1000;
 			break;
 		case 'j': json = 1; break;
+		case 'N':
+		case 'G':
+			if (fo.origin && fo.origin != (o == 'N' ? WS_ORIGIN_OFF : WS_ORIGIN_ONLY)) {
+				usage_error("fetch", "--no-origin and --origin-only exclude each other");
+				goto usage;
+			}
+			fo.origin = o == 'N' ? WS_ORIGIN_OFF : WS_ORIGIN_ONLY;
+			break;
 		case 'H':
 			free(hub);
 			if (op.arg && !*op.arg) {
@@ -248,6 +260,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		json_object_set_new(rep, "distrusted_files", json_integer(res.distrusted_files));
 		json_object_set_new(rep, "resume_saves", json_integer(res.resume_saves));
 		json_object_set_new(rep, "whole_file_check", json_boolean(res.whole_file_check));
+		json_object_set_new(rep, "from_origin", json_integer((json_int_t)res.from_origin));
 		if (ret == 0) {
 			folder = ws_store_path(c->store, res.relpath);
 			json_object_set_new(rep, "name", json_string(res.m.name));

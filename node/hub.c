@@ -795,3 +795,193 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 	curl_multi_cleanup(m);
 	return ret;
 }
+
+/* ---- ranged reads for a fetch falling back to the origin ---- */
+
+struct range {
+	struct range *next;
+	struct ws_hub_ranges *rs;
+	CURL *e;
+	struct curl_slist *hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	char *url;
+	uint64_t off;
+	size_t len, got;
+	uint8_t *buf;
+	void *tag;
+	long status;
+	char content_range[96];
+	int whole_ok;               /* a 200 from offset 0: keep the first len bytes */
+	int too_long;
+};
+
+struct ws_hub_ranges {
+	const struct ws_hub *h;
+	char *base;                 /* endpoint/repo/resolve/commit */
+	CURLM *m;
+	size_t active;
+	struct range *list;         /* running requests */
+};
+
+int ws_hub_ranges_new(const struct ws_hub *h, const char *repo, const char *commit,
+		      struct ws_hub_ranges **out)
+{
+	struct ws_hub_ranges *r = xcalloc(1, sizeof(*r));
+	char *c = url_escape(commit, 0);
+	r->h = h;
+	r->base = xasprintf("%s/%s/resolve/%s", h->endpoint, repo, c);
+	free(c);
+	r->m = curl_multi_init();
+	curl_multi_setopt(r->m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->connections);
+	*out = r;
+	return 0;
+}
+
+static size_t range_header(char *line, size_t sz, size_t nm, void *ctx)
+{
+	struct range *g = ctx;
+	size_t len = sz * nm;
+	if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
+		g->content_range[0] = '\0';
+		return len;
+	}
+	header_value(line, len, "Content-Range", g->content_range, sizeof(g->content_range));
+	return len;
+}
+
+static size_t range_body(char *data, size_t sz, size_t nm, void *ctx)
+{
+	struct range *g = ctx;
+	size_t n = sz * nm, k;
+
+	if (!g->status)
+		curl_easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &g->status);
+	if (g->status != 206 && !(g->status == 200 && g->off == 0))
+		return n;           /* an error answer: its body is not kept */
+	k = n < g->len - g->got ? n : g->len - g->got;
+	memcpy(g->buf + g->got, data, k);
+	g->got += k;
+	if (k < n) {
+		/* more than asked for: a 200 of the whole file stops here, a
+		 * 206 that overruns its range is refused */
+		g->too_long = g->status == 206;
+		g->whole_ok = g->status == 200;
+		return 0;
+	}
+	return n;
+}
+
+void ws_hub_range_start(struct ws_hub_ranges *rs, const char *path, uint64_t off, size_t len,
+			uint8_t *buf, void *tag)
+{
+	struct range *g = xcalloc(1, sizeof(*g));
+	char *p = url_escape(path, 1), rng[64];
+
+	g->rs = rs;
+	g->url = xasprintf("%s/%s", rs->base, p);
+	free(p);
+	g->off = off;
+	g->len = len;
+	g->buf = buf;
+	g->tag = tag;
+	g->e = curl_easy_init();
+	g->hdrs = easy_setup(g->e, rs->h, g->url, g->errbuf);
+	snprintf(rng, sizeof(rng), "%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+	curl_easy_setopt(g->e, CURLOPT_RANGE, rng);
+	curl_easy_setopt(g->e, CURLOPT_HEADERFUNCTION, range_header);
+	curl_easy_setopt(g->e, CURLOPT_HEADERDATA, g);
+	curl_easy_setopt(g->e, CURLOPT_WRITEFUNCTION, range_body);
+	curl_easy_setopt(g->e, CURLOPT_WRITEDATA, g);
+	curl_easy_setopt(g->e, CURLOPT_PRIVATE, g);
+	curl_multi_add_handle(rs->m, g->e);
+	g->next = rs->list;
+	rs->list = g;
+	rs->active++;
+}
+
+static void range_free(struct ws_hub_ranges *rs, struct range *g)
+{
+	for (struct range **pp = &rs->list; *pp; pp = &(*pp)->next)
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	curl_multi_remove_handle(rs->m, g->e);
+	curl_easy_cleanup(g->e);
+	curl_slist_free_all(g->hdrs);
+	free(g->url);
+	free(g);
+	rs->active--;
+}
+
+static int range_result(struct range *g, CURLcode rc, char **msg)
+{
+	unsigned long long a, b, t;
+	long status = 0;
+
+	curl_easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_TOO_MANY_REDIRECTS)
+		return ws_seterr(msg, WS_EPATH, "the origin redirected to a URL that is not "
+				 "http(s) (%s)", *g->errbuf ? g->errbuf : curl_easy_strerror(rc));
+	if (g->too_long)
+		return ws_seterr(msg, WS_EMISMATCH, "the origin sent more than the range asked for");
+	if (rc == CURLE_WRITE_ERROR && g->whole_ok && g->got == g->len)
+		return 0;
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return ws_seterr(msg, WS_ETIMEOUT, "the origin sent nothing for %ld s",
+				 g->rs->h->stall_seconds);
+	if (rc != CURLE_OK)
+		return ws_seterr(msg, WS_ENETWORK, "%s", *g->errbuf ? g->errbuf :
+				 curl_easy_strerror(rc));
+	if (status != 206 && !(status == 200 && g->off == 0))
+		return ws_seterr(msg, status == 401 || status == 403 ? -EACCES : WS_ENETWORK,
+				 "the origin answered HTTP %ld to a range request", status);
+	if (status == 206 && (sscanf(g->content_range, "bytes %llu-%llu/%llu", &a, &b, &t) != 3 ||
+			      a != g->off))
+		return ws_seterr(msg, WS_EMISMATCH, "the origin answered another range than "
+				 "the one asked for");
+	if (g->got != g->len)
+		return ws_seterr(msg, WS_EMISMATCH, "the origin sent %zu bytes of a range of %zu",
+				 g->got, g->len);
+	return 0;
+}
+
+int ws_hub_ranges_poll(struct ws_hub_ranges *rs, int timeout_ms, void **tag, int *result,
+		       char **msg)
+{
+	CURLMsg *cm;
+	int still, left;
+
+	curl_multi_perform(rs->m, &still);
+	while ((cm = curl_multi_info_read(rs->m, &left))) {
+		struct range *g;
+		if (cm->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, (char **)&g);
+		*result = range_result(g, cm->data.result, msg);
+		*tag = g->tag;
+		range_free(rs, g);
+		return 1;
+	}
+	if (rs->active && timeout_ms > 0)
+		curl_multi_poll(rs->m, NULL, 0, timeout_ms, NULL);
+	return 0;
+}
+
+size_t ws_hub_ranges_active(const struct ws_hub_ranges *rs)
+{
+	return rs->active;
+}
+
+void ws_hub_ranges_free(struct ws_hub_ranges *rs)
+{
+	if (!rs)
+		return;
+	/* what is still running is dropped: its buffers are the caller's */
+	while (rs->list)
+		range_free(rs, rs->list);
+	curl_multi_cleanup(rs->m);
+	free(rs->base);
+	free(rs);
+}

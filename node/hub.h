@@ -115,4 +115,32 @@ size_t ws_hub_select(struct ws_hub_repo *r, const char *const *include, size_t n
 int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const char *dir,
 		    char **msg);
 
+/*
+ * Ranged reads of one commit's files, several at once, for a fetch that
+ * takes pieces from the origin (node/fetch_origin.c).  The same rules as
+ * above: http(s) only, the token to the endpoint's host only, a stall
+ * limit.  A request succeeds when exactly the bytes asked for came (a 206
+ * whose Content-Range starts where asked, or a 200 from offset 0 cut off
+ * at len); what the bytes are worth is the caller's to check.
+ *
+ * ws_hub_ranges_new - a set of requests for repo at commit (h must outlive it).
+ * ws_hub_range_start - read bytes [off, off + len) of path into buf (len > 0
+ *   bytes, the caller's, untouched once the request is reported or the set
+ *   freed); tag comes back with the result.
+ * ws_hub_ranges_poll - drive the requests, waiting up to timeout_ms for
+ *   activity; returns 1 with *tag and *result (0, or an error with *msg)
+ *   when a request ended, 0 when none did.
+ * ws_hub_ranges_active - requests still running.
+ * ws_hub_ranges_free - drop every request and free the set.
+ */
+struct ws_hub_ranges;
+int ws_hub_ranges_new(const struct ws_hub *h, const char *repo, const char *commit,
+		      struct ws_hub_ranges **out);
+void ws_hub_range_start(struct ws_hub_ranges *rs, const char *path, uint64_t off, size_t len,
+			uint8_t *buf, void *tag);
+int ws_hub_ranges_poll(struct ws_hub_ranges *rs, int timeout_ms, void **tag, int *result,
+		       char **msg);
+size_t ws_hub_ranges_active(const struct ws_hub_ranges *rs);
+void ws_hub_ranges_free(struct ws_hub_ranges *rs);
+
 #endif
