@@ -21,7 +21,7 @@ BUILD    ?= build
 OPT      ?= -O2 -g
 SAN      ?=
 
-PKGS     := libsodium lmdb libarchive jansson libcrypto libmicrohttpd
+PKGS     := libsodium lmdb libarchive jansson libcrypto libmicrohttpd libcurl
 LT_PKG   := libtorrent-rasterbar
 
 CFLAGS   ?= $(OPT)
@@ -48,8 +48,8 @@ LIBWS    := $(BUILD)/libweightsync.a
 
 DEB_PACKAGES := build-essential pkg-config libtorrent-rasterbar-dev \
 	libsodium-dev liblmdb-dev libarchive-dev libjansson-dev libssl-dev \
-	minisign zstd perl python3 python3-libtorrent lmdb-utils strace \
-	libmicrohttpd-dev curl
+	libmicrohttpd-dev libcurl4-openssl-dev \
+	minisign zstd perl python3 python3-libtorrent lmdb-utils strace curl
 
 .PHONY: all deps test unit-test cli-test swarm-test run-tests demo asan bench \
 	fuzz fuzz-build fuzz-replay fuzz-corpus soak install uninstall clean

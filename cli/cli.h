@@ -58,7 +58,7 @@ extern const struct cmd commands[];
 extern const struct cli_option keygen_options[], publish_options[], audit_options[],
 	json_options[], show_options[], fetch_options[], seed_options[],
 	resolve_options[], follow_options[], export_options[], import_options[],
-	transfers_options[];
+	transfers_options[], mirror_options[];
 int cmd_keygen(struct cli *c, int argc, char **argv);
 int cmd_publish(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
@@ -76,6 +76,23 @@ int cmd_import(struct cli *c, int argc, char **argv);
 /* hf_export - lay release r out as a Hugging Face cache under hub
  * (cmd_bundle.c; fetch --hf-cache uses it too). */
 int hf_export(struct cli *c, const struct ws_release *r, const char *hub, char **msg);
+/*
+ * publish_key - load the publisher key (keypath, or the home's default)
+ * into *sk and check that name is not trusted with another key here.
+ * Returns 0, or EXIT_ERROR with the reason printed.
+ */
+struct ws_seckey;
+int publish_key(struct cli *c, const char *keypath, const char *name, struct ws_seckey **sk);
+/*
+ * publish_finish - after ws_publish_run succeeded on p (p->sk set): build
+ * its torrent (with nseeds web seeds), sign its name pointers, commit it
+ * and print the result as publish does (t0: when the work began, from
+ * now_seconds).  Releases p in every case; returns the exit status.
+ */
+struct ws_publish;
+int publish_finish(struct cli *c, struct ws_publish *p, const char *const *seeds,
+		   size_t nseeds, int json, double t0);
+int cmd_mirror(struct cli *c, int argc, char **argv);
 int cmd_unfollow(struct cli *c, int argc, char **argv);
 int cmd_transfers(struct cli *c, int argc, char **argv);
 int cmd_pause(struct cli *c, int argc, char **argv);

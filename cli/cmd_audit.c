@@ -5,6 +5,7 @@
 #include "proto/modelfmt.h"
 #include "proto/util.h"
 #include "store/audit.h"
+#include "store/hf_audit.h"
 #include "store/recover.h"
 #include "store/walk.h"
 
@@ -357,6 +358,77 @@ static int is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/*
+ * audit of a Hugging Face cache, repository or snapshot folder: no
+ * release, every blob checked against its own name (store/hf_audit.h)
+ */
+static int audit_hf(const char *dir, int json)
+{
+	struct ws_hf_audit a;
+	struct progress prog;
+	char *msg = NULL, sz[16];
+	const char *repo = NULL;
+	int ret, intact;
+
+	progress_init(&prog, "auditing");
+	ret = ws_hf_audit(dir, progress_update, &prog, &a, &msg);
+	progress_done(&prog);
+	if (ret)
+		return fail(ret, &msg, "cannot audit the folder");
+	intact = ws_hf_audit_intact(&a);
+	if (json) {
+		json_t *files = json_array(), *sum = json_object(), *o;
+		for (size_t i = 0; i < a.n; i++) {
+			const struct ws_hf_audit_entry *e = &a.entries[i];
+			json_t *f = json_pack("{s:s, s:s, s:s, s:I}", "repo", e->repo, "path", e->path,
+					      "status", ws_hf_state_name(e->state),
+					      "size", (json_int_t)e->size);
+			json_object_set_new(f, "blob", e->blob ? json_string(e->blob) : json_null());
+			if (e->state == WS_HF_UNREADABLE)
+				json_object_set_new(f, "error", json_string(ws_strerror(e->error)));
+			json_array_append_new(files, f);
+		}
+		for (int s = 0; s < WS_HF_NSTATES; s++)
+			json_object_set_new(sum, ws_hf_state_name(s), json_integer((json_int_t)a.count[s]));
+		o = json_pack("{s:s, s:s, s:I, s:o, s:o, s:b}", "path", dir, "kind", "huggingface",
+			      "repos", (json_int_t)a.nrepos, "files", files, "summary", sum,
+			      "intact", intact);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		for (size_t i = 0; i < a.n; i++) {
+			const struct ws_hf_audit_entry *e = &a.entries[i];
+			if (!repo || strcmp(repo, e->repo))
+				printf("%s  (Hugging Face cache: blobs checked by their names)\n",
+				       esc(e->repo));
+			repo = e->repo;
+			if (e->state == WS_HF_DANGLING)
+				printf("  %-11s %s (blob %s is missing)\n", "dangling", esc(e->path),
+				       esc(e->blob));
+			else if (e->state == WS_HF_MODIFIED)
+				printf("  %-11s %s (content does not match blob name %s)\n",
+				       "modified", esc(e->path), esc(e->blob));
+			else if (e->state == WS_HF_UNREADABLE)
+				printf("  %-11s %s (%s)\n", "unreadable", esc(e->path),
+				       ws_strerror(e->error));
+			else
+				printf("  %-11s %s\n", ws_hf_state_name(e->state), esc(e->path));
+		}
+		printf("%zu files in %zu repositories (%s hashed): %zu ok, %zu modified, "
+		       "%zu dangling, %zu incomplete, %zu unchecked", a.n, a.nrepos,
+		       human_size(a.bytes_hashed, sz), a.count[WS_HF_OK], a.count[WS_HF_MODIFIED],
+		       a.count[WS_HF_DANGLING], a.count[WS_HF_INCOMPLETE], a.count[WS_HF_UNCHECKED]);
+		if (a.count[WS_HF_UNREADABLE])
+			printf(", %zu unreadable", a.count[WS_HF_UNREADABLE]);
+		printf("\n");
+	}
+	ret = intact ? 0 : (a.count[WS_HF_MODIFIED] || a.count[WS_HF_DANGLING]) ?
+	      EXIT_VERIFY : EXIT_ERROR;
+	ws_hf_audit_release(&a);
+	return ret;
+}
+
 const struct cli_option audit_options[] = {
 	{ "release", 'r', 'r', required_argument, "NAME[@V]",
 	  "audit DIR against this release's manifest" },
@@ -406,6 +478,13 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 	} else if (arg && (strchr(arg, '/') || is_dir(arg))) {
 		char *manifest = NULL, *sig = NULL, *msg = NULL;
 		size_t mlen, slen;
+		char *mp0 = xasprintf("%s/" WS_MANIFEST_FILE, arg);
+		int hf = access(mp0, F_OK) != 0 && ws_hf_kind(arg) != WS_HF_NONE;
+		free(mp0);
+		if (hf) {
+			json_decref(run.out);
+			return audit_hf(arg, run.json);
+		}
 		if ((ret = ws_store_read_meta(arg, &manifest, &mlen, &sig, &slen, &msg))) {
 			char *mp = xasprintf("%s/" WS_MANIFEST_FILE, arg);
 			int has_manifest = access(mp, F_OK) == 0;

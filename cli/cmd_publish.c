@@ -54,6 +54,71 @@ static void print_result(struct cli *c, const struct ws_publish *p,
 	free(name_link);
 }
 
+int publish_key(struct cli *c, const char *keypath, const char *name, struct ws_seckey **sk)
+{
+	char *def = keypath ? NULL : ws_store_default_key(c->store);
+	struct ws_pubkey pk, trusted;
+	int ret;
+
+	ret = load_seckey(keypath ? keypath : def, sk);
+	free(def);
+	if (ret)
+		return EXIT_ERROR;
+	ws_seckey_public(*sk, &pk);
+	/* a name trusted with another key would make this release one that
+	 * nobody here accepts as NAME: say so before doing the work */
+	ret = ws_index_trust_lookup(c->store->index, name, &trusted);
+	if (ret && ret != WS_ENOTFOUND && ret != WS_EAMBIGUOUS) {
+		index_fail(c, ret);
+		ws_seckey_free(*sk);
+		*sk = NULL;
+		return EXIT_ERROR;
+	}
+	if (ret == 0 && !ws_pubkey_equal(&trusted, &pk)) {
+		err("'%s' is trusted with another publisher key here; publish under "
+		    "another name or change trust with 'weightsync trust'", name);
+		ws_seckey_free(*sk);
+		*sk = NULL;
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+int publish_finish(struct cli *c, struct ws_publish *p, const char *const *seeds,
+		   size_t nseeds, int json, double t0)
+{
+	struct ws_release_torrent t = { 0 };
+	struct ws_pointer ptrs[2];
+	uint8_t mhash[32];
+	char *msg = NULL;
+	int ret, status = EXIT_ERROR;
+
+	/* torrent and pointers are made before the commit, and kept with the
+	 * release in it (store/recover.h) */
+	ret = ws_torrent_from_publish(c->store, p, seeds, nseeds, &t, &msg);
+	if (ret) {
+		status = fail(ret, &msg, "cannot build the release torrent");
+		goto out;
+	}
+	ws_manifest_hash(p->manifest, p->manifest_len, mhash);
+	ret = ws_names_sign(p->sk, &p->m, mhash, t.v1, t.v2, ptrs, &msg);
+	if (ret) {
+		status = fail(ret, &msg, "cannot sign the name pointers");
+		goto out;
+	}
+	ret = ws_publish_commit(c->store, p, t.torrent, t.len, t.v2, t.v1, ptrs, 2, 1, &msg);
+	if (ret) {
+		status = fail(ret, &msg, "publish failed");
+		goto out;
+	}
+	print_result(c, p, &t, json, now_seconds() - t0);
+	status = 0;
+out:
+	ws_release_torrent_release(&t);
+	ws_publish_release(p);
+	return status;
+}
+
 const struct cli_option publish_options[] = {
 	{ "name", 'n', 'n', required_argument, "NAME", "the release's name (required)" },
 	{ "key", 'k', 'k', required_argument, "PATH",
@@ -76,14 +141,11 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	struct opts op;
 	uint64_t version;
 	struct ws_publish p = { 0 };
-	struct ws_release_torrent t = { 0 };
-	struct ws_pointer ptrs[2];
 	const char *seeds[16];
 	size_t nseeds = 0;
 	struct ws_net_opts net;
 	int announce = 0;
 	struct ws_seckey *sk = NULL;
-	struct ws_pubkey pk, trusted;
 	struct progress prog;
 	struct stat st;
 	char *keypath = NULL, *msg = NULL;
@@ -138,23 +200,9 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		    stat(p.dir, &st) < 0 ? strerror(errno) : "not a folder");
 		goto out;
 	}
-	if (!keypath)
-		keypath = ws_store_default_key(c->store);
-	if (load_seckey(keypath, &sk))
+	if ((status = publish_key(c, keypath, p.name, &sk)))
 		goto out;
-	ws_seckey_public(sk, &pk);
-	/* a name trusted with another key would make this release one that
-	 * nobody here accepts as NAME: say so before doing the work */
-	ret = ws_index_trust_lookup(c->store->index, p.name, &trusted);
-	if (ret && ret != WS_ENOTFOUND && ret != WS_EAMBIGUOUS) {
-		index_fail(c, ret);
-		goto out;
-	}
-	if (ret == 0 && !ws_pubkey_equal(&trusted, &pk)) {
-		err("'%s' is trusted with another publisher key here; publish under "
-		    "another name or change trust with 'weightsync trust'", p.name);
-		goto out;
-	}
+	status = EXIT_ERROR;
 	p.sk = sk;
 	p.for_swarm = 1;
 	progress_init(&prog, "hashing");
@@ -167,36 +215,10 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		status = fail(ret, &msg, "publish failed");
 		goto out;
 	}
-	/* torrent and pointers are made before the commit, and kept with the
-	 * release in it (store/recover.h) */
-	ret = ws_torrent_from_publish(c->store, &p, seeds, nseeds, &t, &msg);
-	if (ret) {
-		status = fail(ret, &msg, "cannot build the release torrent");
-		ws_publish_release(&p);
-		goto out;
-	}
-	{
-		uint8_t mhash[32];
-		ws_manifest_hash(p.manifest, p.manifest_len, mhash);
-		ret = ws_names_sign(sk, &p.m, mhash, t.v1, t.v2, ptrs, &msg);
-	}
-	if (ret) {
-		status = fail(ret, &msg, "cannot sign the name pointers");
-		ws_release_torrent_release(&t);
-		ws_publish_release(&p);
-		goto out;
-	}
-	ret = ws_publish_commit(c->store, &p, t.torrent, t.len, t.v2, t.v1, ptrs, 2, 1, &msg);
-	if (ret) {
-		status = fail(ret, &msg, "publish failed");
-		ws_release_torrent_release(&t);
-		ws_publish_release(&p);
-		goto out;
-	}
-	print_result(c, &p, &t, json, now_seconds() - t0);
-	if (announce && !net.no_dht) {
+	status = publish_finish(c, &p, seeds, nseeds, json, t0);
+	if (status == 0 && announce && !net.no_dht) {
 		int nodes = 0;
-		ret = ws_names_announce(c->store, &net, p.m.name, 15000, &nodes, &msg);
+		ret = ws_names_announce(c->store, &net, p.name, 15000, &nodes, &msg);
 		if (ret) {
 			warn("the name pointer was not put into the DHT (%s); a node "
 			     "on this home ('weightsync seed') will put it", msg ? msg : ws_strerror(ret));
@@ -204,12 +226,9 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 			msg = NULL;
 		} else {
 			fprintf(stderr, "weightsync: put the signed pointer of '%s' into the DHT "
-				"(%d nodes known)\n", p.m.name, nodes);
+				"(%d nodes known)\n", p.name, nodes);
 		}
 	}
-	status = 0;
-	ws_release_torrent_release(&t);
-	ws_publish_release(&p);
 out:
 	ws_seckey_free(sk);
 	free(keypath);

@@ -15,9 +15,12 @@ const struct cmd commands[] = {
 	{ "publish", cmd_publish, NEEDS_STORE, "DIR --name NAME",
 	  "sign a model folder as a release and place it in the store", publish_options },
 	{ "audit", cmd_audit, NEEDS_STORE,
-	  "[NAME[@V] | DIR [--release NAME[@V]] | --format DIR]",
+	  "[NAME[@V] | DIR [--release NAME[@V]] | --format DIR | HF-CACHE-DIR]",
 	  "re-hash model files against their signed manifests, or check their format",
 	  audit_options },
+	{ "mirror", cmd_mirror, NEEDS_STORE, "hf://ORG/NAME[@REVISION] --name NAME",
+	  "download a Hugging Face repository, verify it against the hub's record, "
+	  "sign it as a release", mirror_options },
 	{ "list", cmd_list, NEEDS_STORE, "",
 	  "list the releases in the store", json_options },
 	{ "log", cmd_log, NEEDS_STORE, "NAME",

@@ -256,6 +256,8 @@ static int data_done(struct fetch *f, uint64_t *have, uint64_t *want)
 		*want += f->files[i].size;
 	}
 	ws_fetch_resume_tick(f, 0);
+	if ((ret = ws_fetch_origin_tick(f)))
+		return ret;
 	if (s.state == WS_LT_CHECKING || s.state == WS_LT_CHECKING_RESUME ||
 	    *have != *want)
 		return 0;
@@ -667,6 +669,9 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		goto out;
 	}
 	res->reused = reuse_known(&f);
+	/* before any file is wanted: with --origin-only no peer is asked */
+	if ((ret = ws_fetch_origin_open(&f)))
+		goto out;
 	for (size_t i = 0; i < f.nfiles; i++)
 		ws_lt_set_file_priority(f.t, f.files[i].index, 4);
 	if (res->reused)
@@ -684,6 +689,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	res->hash_failures = s.hash_failures;
 	ws_lt_metadata(f.t, &meta, &metalen);
 	ws_lt_info_hashes(f.t, v2, v1, &h2, &h1);
+	ws_fetch_origin_close(&f);
 	/* close libtorrent's files before they move */
 	ws_lt_remove(f.t);
 	f.t = NULL;
@@ -705,6 +711,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	}
 	ws_rm_rf(f.staging);
 out:
+	ws_fetch_origin_close(&f);
 	if (f.t) {
 		ws_lt_status(f.t, &s);
 		res->downloaded = s.payload_down;

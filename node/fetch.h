@@ -62,9 +62,17 @@ struct ws_fetch_opts {
 				     * torrent exchanges no data and the
 				     * stall timeout does not run; NULL:
 				     * never paused */
+	int origin;                 /* a manifest naming an hf:// origin:
+				     * WS_ORIGIN_FALLBACK (0) takes from it the
+				     * pieces the swarm does not supply,
+				     * WS_ORIGIN_OFF never, WS_ORIGIN_ONLY
+				     * every piece (peers give only the
+				     * metadata and the manifest) */
 	void (*progress)(void *ctx, const struct ws_fetch_progress *p);
 	void *progress_ctx;
 };
+
+enum { WS_ORIGIN_FALLBACK = 0, WS_ORIGIN_OFF = 1, WS_ORIGIN_ONLY = 2 };
 
 struct ws_fetch_result {
 	struct ws_manifest m;       /* the verified manifest */
@@ -86,6 +94,8 @@ struct ws_fetch_result {
 	int distrusted_files;       /* files changed on disk while the fetch
 				     * was stopped: their pieces come again */
 	int resume_saves;           /* resume data saved this run */
+	uint64_t from_origin;       /* bytes of pieces the origin supplied that
+				     * passed libtorrent's check */
 	int whole_file_check;       /* the v2 piece layers did not all come:
 				     * whole files were SHA-256 checked */
 };

@@ -43,6 +43,7 @@ struct fetch {
 	size_t files_done_saved;    /* complete files at the last save */
 	double last_beat;
 	double all_in_at;           /* when every piece was in, or 0 */
+	struct fetch_origin *origin; /* fetch_origin.c, or NULL */
 };
 
 /* Fill f->progress from libtorrent (one call for every file). */
@@ -83,6 +84,23 @@ int ws_fetch_resume_tick(struct fetch *f, int force);
  * second fetch waiting for this one, that this one is alive. */
 void ws_fetch_heartbeat(struct fetch *f);
 
+/*
+ * ws_fetch_origin_open - once the manifest is verified: when it names an
+ * hf:// origin and f->o->origin allows it, get ready to take pieces from
+ * the hub by range (node/hub.h); with WS_ORIGIN_ONLY, peers are asked for
+ * no piece from now on.  Returns 0 (also when there is no origin to use)
+ * or an error.
+ */
+int ws_fetch_origin_open(struct fetch *f);
+/*
+ * ws_fetch_origin_tick - during the data phase: hand the pieces read from
+ * the origin to libtorrent, which checks them like any piece, and start
+ * reading the pieces the swarm does not supply (all of them with
+ * WS_ORIGIN_ONLY; else once the swarm brought nothing for a few seconds).
+ * Returns 0 or an error that ends the fetch.
+ */
+int ws_fetch_origin_tick(struct fetch *f);
+void ws_fetch_origin_close(struct fetch *f);
 /* Remove the resume state (the release is complete or refused). */
 void ws_fetch_resume_drop(struct fetch *f);
 

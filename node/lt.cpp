@@ -1215,6 +1215,98 @@ extern "C" int ws_lt_set_file_priority(ws_lt_torrent *t, int file, int prio)
 	}
 }
 
+extern "C" int ws_lt_piece_count(ws_lt_torrent *t, int *npieces)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		*npieces = ti->num_pieces();
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_piece_span(ws_lt_torrent *t, int piece, int *file, uint64_t *offset,
+				uint32_t *len, uint32_t *piece_len)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		lt::file_storage const &fs = ti->files();
+		if (piece < 0 || piece >= fs.num_pieces())
+			return -EINVAL;
+		lt::piece_index_t const pi(piece);
+		int const plen = fs.piece_size(pi);
+		std::vector<lt::file_slice> const sl = fs.map_block(pi, 0, plen);
+		/* a piece holds one real file's bytes, then (maybe) a pad file */
+		for (lt::file_slice const &f : sl) {
+			if (fs.pad_file_at(f.file_index))
+				continue;
+			*file = static_cast<int>(f.file_index);
+			*offset = static_cast<uint64_t>(f.offset);
+			*len = static_cast<uint32_t>(f.size);
+			*piece_len = static_cast<uint32_t>(plen);
+			return 0;
+		}
+		return WS_ENOTFOUND;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_have_pieces(ws_lt_torrent *t, uint8_t *have, int n)
+{
+	try {
+		lt::torrent_status const st = t->h.status(lt::torrent_handle::query_pieces);
+		for (int i = 0; i < n; i++) {
+			lt::piece_index_t const pi(i);
+			have[i] = pi < st.pieces.end_index() && st.pieces.get_bit(pi);
+		}
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_add_piece(ws_lt_torrent *t, int piece, const uint8_t *data, size_t len)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		if (piece < 0 || piece >= ti->num_pieces() ||
+		    len != static_cast<size_t>(ti->piece_size(lt::piece_index_t(piece))))
+			return -EINVAL;
+		/* the vector overload hands the buffer over and returns at once */
+		std::vector<char> buf(reinterpret_cast<const char *>(data),
+				      reinterpret_cast<const char *>(data) + len);
+		t->h.add_piece(lt::piece_index_t(piece), std::move(buf));
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_swarm_data(ws_lt_torrent *t, int on)
+{
+	try {
+		if (on)
+			t->h.unset_flags(lt::torrent_flags::upload_mode);
+		else
+			t->h.set_flags(lt::torrent_flags::upload_mode);
+		return 0;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
 extern "C" int ws_lt_file_index(ws_lt_torrent *t, const char *path, int *index)
 {
 	try {

@@ -417,6 +417,36 @@ int ws_lt_files_progress(ws_lt_torrent *t, uint64_t *done, size_t n);
 int ws_lt_pieces_v2_proven(ws_lt_torrent *t);
 
 /*
+ * Pieces from elsewhere (node/fetch_origin.c: an HTTP origin).
+ *
+ * ws_lt_piece_count - the torrent's number of pieces.  WS_ENOTFOUND
+ * before metadata.
+ *
+ * ws_lt_piece_span - what piece holds: the real (not pad) file of
+ * libtorrent index *file, its bytes [*offset, *offset + *len), and the
+ * piece's length *piece_len (the bytes ws_lt_add_piece takes: the file's
+ * bytes, then zeros for a pad file).  -EINVAL for a bad index.
+ *
+ * ws_lt_have_pieces - have[i] = 1 for each of the first n pieces the
+ * torrent has (verified), 0 otherwise.
+ *
+ * ws_lt_add_piece - hand a whole piece (len = its piece_len) to
+ * libtorrent as if a peer had sent it: it is hash-checked like any piece
+ * (a failure counts in hash_failures and the piece stays missing), then
+ * written.  A piece the torrent has is left alone.  Returns at once (the
+ * data is copied).
+ *
+ * ws_lt_swarm_data - on = 0: ask peers for no piece (upload mode; the
+ * torrent still serves, and takes pieces from ws_lt_add_piece); on = 1:
+ * back to normal.
+ */
+int ws_lt_piece_count(ws_lt_torrent *t, int *npieces);
+int ws_lt_piece_span(ws_lt_torrent *t, int piece, int *file, uint64_t *offset,
+		     uint32_t *len, uint32_t *piece_len);
+int ws_lt_have_pieces(ws_lt_torrent *t, uint8_t *have, int n);
+int ws_lt_add_piece(ws_lt_torrent *t, int piece, const uint8_t *data, size_t len);
+int ws_lt_swarm_data(ws_lt_torrent *t, int on);
+/*
  * ws_lt_save_resume - ask for resume data and wait for it (at most
  * timeout_ms).  *data is malloc'd; the caller frees it.  The data
  * includes the info dictionary, so it is usable for magnet-added torrents

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int all_hex(const char *s, size_t n)
+int ws_hf_is_hex(const char *s, size_t n)
 {
 	if (strlen(s) != n)
 		return 0;
@@ -32,7 +32,7 @@ char *ws_hf_origin(const char *dir)
 	if (!realpath(dir, real))
 		return NULL;
 	commit = strrchr(real, '/');
-	if (!commit || !all_hex(commit + 1, 40))
+	if (!commit || !ws_hf_is_hex(commit + 1, 40))
 		return NULL;
 	*commit++ = '\0';
 	snaps = strrchr(real, '/');
@@ -53,7 +53,7 @@ char *ws_hf_origin(const char *dir)
 }
 
 /* git's blob id: SHA-1 of "blob <size>\0" and the content */
-static int git_blob_sha1(const char *path, uint64_t size, uint8_t out[20])
+int ws_hf_git_blob_id(const char *path, uint64_t size, uint8_t out[20])
 {
 	ws_sha *h = ws_sha1_new();
 	char head[64], buf[65536];
@@ -83,14 +83,14 @@ static int check_name(const char *file, const char *name, uint64_t size,
 {
 	uint8_t want[32], sha1[20];
 
-	if (all_hex(name, 64)) {
+	if (ws_hf_is_hex(name, 64)) {
 		ws_unhex(name, want, 32);
 		if (memcmp(want, sha256, 32))
 			return ws_seterr(msg, WS_EBADHASH, "'%s': its %s names SHA-256 %.16s..., "
 					 "the content differs", path, what, name);
-	} else if (all_hex(name, 40)) {
+	} else if (ws_hf_is_hex(name, 40)) {
 		ws_unhex(name, want, 20);
-		if (git_blob_sha1(file, size, sha1) || memcmp(want, sha1, 20))
+		if (ws_hf_git_blob_id(file, size, sha1) || memcmp(want, sha1, 20))
 			return ws_seterr(msg, WS_EBADHASH, "'%s': its %s names git blob %.12s..., "
 					 "the content differs", path, what, name);
 	}
@@ -122,7 +122,7 @@ int ws_hf_check_file(const char *dir, const char *path, uint64_t size,
 			char *end = strchr(++l2, '\n');
 			if (end)
 				*end = '\0';
-			if (all_hex(l2, 64))
+			if (ws_hf_is_hex(l2, 64))
 				ret = check_name(file, l2, size, sha256, "download etag", path, msg);
 		}
 	}
@@ -167,7 +167,7 @@ static int hub_ids(const struct ws_manifest *m, const uint8_t mhash[32],
 		   char repo[256], char commit[41])
 {
 	const char *o = m->origin, *at, *slash;
-	if (o && !strncmp(o, "hf://", 5) && (at = strrchr(o, '@')) && all_hex(at + 1, 40) &&
+	if (o && !strncmp(o, "hf://", 5) && (at = strrchr(o, '@')) && ws_hf_is_hex(at + 1, 40) &&
 	    (slash = strchr(o + 5, '/')) && slash < at && (size_t)(at - o - 5) < 200) {
 		snprintf(repo, 256, "models--%.*s--%.*s", (int)(slash - o - 5), o + 5,
 			 (int)(at - slash - 1), slash + 1);
@@ -204,7 +204,7 @@ int ws_hf_layout(const char *folder, const struct ws_manifest *m,
 			ws_hex(f->sha256, 32, id);
 		} else {
 			uint8_t sha1[20];
-			if ((ret = git_blob_sha1(src, f->size, sha1)) < 0) {
+			if ((ret = ws_hf_git_blob_id(src, f->size, sha1)) < 0) {
 				ws_seterr(msg, ret, "cannot read '%s': %s", src, ws_strerror(ret));
 				free(src);
 				break;

@@ -12,6 +12,7 @@
 #ifndef WS_STORE_HF_H
 #define WS_STORE_HF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -46,6 +47,18 @@ struct ws_manifest;
 int ws_hf_layout(const char *folder, const struct ws_manifest *m,
 		 const uint8_t mhash[32], const char *hub, char **snapshot,
 		 char **msg);
+
+/* ws_hf_is_hex - 1 when s is exactly n lowercase hex digits (how the hub
+ * writes blob names and commits). */
+int ws_hf_is_hex(const char *s, size_t n);
+
+/*
+ * ws_hf_git_blob_id - git's blob id of the file at path: SHA-1 of
+ * "blob <size>\0" and the content (the hub's name for a non-LFS file).
+ * size is what the header says; a file of another length gives another id.
+ * Returns 0 or -errno.
+ */
+int ws_hf_git_blob_id(const char *path, uint64_t size, uint8_t out[20]);
 
 /* ws_hf_default_hub - $HF_HUB_CACHE, $HF_HOME/hub or
  * ~/.cache/huggingface/hub (malloc'd), NULL without a home. */

@@ -10,19 +10,7 @@ CACHE=$TMP/hub/models--acme--tiny-llm
 
 # a fake cache: LFS files named by SHA-256, small files by git blob SHA-1
 make_cache() {
-	make_model "$TMP/src" 1000000 &&
-	mkdir -p $CACHE/blobs $CACHE/snapshots/$COMMIT $CACHE/refs &&
-	echo $COMMIT >$CACHE/refs/main &&
-	for f in $(cd $TMP/src && ls); do
-		case $f in
-		*.safetensors) id=$(sha256sum <$TMP/src/$f | cut -c1-64) ;;
-		*) id=$(git hash-object $TMP/src/$f 2>/dev/null ||
-			python3 -c "import hashlib, sys; d = open(sys.argv[1], \"rb\").read()
-print(hashlib.sha1(b\"blob %d\\0\" % len(d) + d).hexdigest())" $TMP/src/$f) ;;
-		esac
-		cp $TMP/src/$f $CACHE/blobs/$id &&
-		ln -s ../../blobs/$id $CACHE/snapshots/$COMMIT/$f || return 1
-	done
+	make_model "$TMP/src" 1000000 && make_hf_cache $TMP/src $CACHE $COMMIT
 }
 
 test_expect_success 'a cache snapshot publishes with its origin' '
@@ -82,8 +70,7 @@ test_expect_success 'export --hf-cache lays a release out as the hub does' '
 	done &&
 	test "$(basename $(readlink $repo/snapshots/$COMMIT/model-00001-of-00002.safetensors))" = \
 		"$(sha256sum <$TMP/src/model-00001-of-00002.safetensors | cut -c1-64)" &&
-	want=$(python3 -c "import hashlib, sys; d = open(sys.argv[1], \"rb\").read()
-print(hashlib.sha1(b\"blob %d\\0\" % len(d) + d).hexdigest())" $TMP/src/config.json) &&
+	want=$(git_blob_id $TMP/src/config.json) &&
 	test "$(readlink $repo/snapshots/$COMMIT/config.json)" = "../../blobs/$want"
 '
 

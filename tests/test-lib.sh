@@ -138,6 +138,30 @@ make_model() {
 	python3 "$(dirname "$0")/gen_model.py" "$1" "${2:-1048576}"
 }
 
+# git_blob_id FILE - the file's git blob id (SHA-1 of "blob SIZE\0" +
+# content), the hub's name for a non-LFS file.
+git_blob_id() {
+	python3 -c 'import hashlib, sys; d = open(sys.argv[1], "rb").read()
+print(hashlib.sha1(b"blob %d\0" % len(d) + d).hexdigest())' "$1"
+}
+
+# make_hf_cache SRC REPO COMMIT - lay the files of SRC out as the hub's
+# client does in a cache repository folder REPO (models--ORG--NAME): LFS
+# files (*.safetensors) in blobs/ by SHA-256, the others by git blob id,
+# snapshots/COMMIT/FILE -> ../../blobs/ID, refs/main.
+make_hf_cache() {
+	mkdir -p "$2/blobs" "$2/snapshots/$3" "$2/refs" &&
+	echo "$3" >"$2/refs/main" &&
+	for f in $(cd "$1" && ls); do
+		case $f in
+		*.safetensors) id=$(sha256sum <"$1/$f" | cut -c1-64) ;;
+		*) id=$(git_blob_id "$1/$f") ;;
+		esac
+		cp "$1/$f" "$2/blobs/$id" &&
+		ln -s "../../blobs/$id" "$2/snapshots/$3/$f" || return 1
+	done
+}
+
 # index_dump - the index's releases, for "unchanged" checks.
 index_dump() { ws list --json; }
 
@@ -240,6 +264,28 @@ publish_on() {
 		WEIGHTSYNC_HOME=$po_home "$WS_BIN" keygen --no-password >/dev/null 2>&1
 	WEIGHTSYNC_HOME=$po_home "$WS_BIN" publish "$po_dir" --name "$po_rel" --json "$@" |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["link"])'
+}
+
+# ---- a loopback Hugging Face hub (hub_server.py) ----
+
+# start_hub NAME DIR [hub_server.py OPTIONS] - serve DIR as the hub does
+# (API on 127.0.0.1, "CDN" on 127.0.0.2, both on ports it picks); its
+# requests are logged to $TMP/NAME.log.  hub_url NAME is its endpoint.
+start_hub() {
+	sh_name=$1 sh_dir=$2; shift 2
+	rm -f "$TMP/$sh_name.ports"
+	start_bg python3 ./hub_server.py --dir "$sh_dir" --ports "$TMP/$sh_name.ports" \
+		--log "$TMP/$sh_name.log" "$@"
+	echo "$BG_PID" >"$TMP/$sh_name.pid"
+	wait_for 20 "test -s $TMP/$sh_name.ports"
+}
+
+hub_url() { echo "http://127.0.0.1:$(cut -d' ' -f1 "$TMP/$1.ports")"; }
+
+# stop_hub NAME
+stop_hub() {
+	kill "$(cat "$TMP/$1.pid")" 2>/dev/null || true
+	wait_for 10 "! kill -0 $(cat "$TMP/$1.pid")"
 }
 
 test_done() {

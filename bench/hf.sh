@@ -1,0 +1,151 @@
+#!/bin/bash
+# bench/hf.sh - weightsync mirror against curl, from the same CDN, same run.
+#
+# A repository of WS_BENCH_HF_MIB MiB in WS_BENCH_HF_FILES LFS files (random
+# bytes, *.safetensors) plus a config.json.  The hub's API and resolve
+# redirects come from tests/hub_server.py on 127.0.0.1; the LFS files from
+# nginx on 127.0.0.2 standing in for the hub's CDN (served from the page
+# cache).  Contenders, each WS_BENCH_RUNS times, median reported:
+#   curl        curl --parallel fetching the same LFS URLs from nginx, to
+#               files, no verification (what a plain download costs)
+#   mirror      the whole `weightsync mirror` into a fresh home: API call,
+#               download with every file hashed as it streams, then the
+#               publish (SHA-256, v2 merkle and v1 pieces of every file),
+#               torrent, signature and commit
+# Knobs: WS_BENCH_HF_MIB (1024), WS_BENCH_HF_FILES (4), WS_BENCH_RUNS (3),
+# WS_BENCH_DIR (where the temporary folder goes; default $TMPDIR or /tmp).
+# Target (informational): mirror / curl throughput >= 0.8.
+# Needs nginx and curl (make bench installs them).  Loopback only.
+set -euo pipefail
+
+: "${WS_BIN:?set WS_BIN to the weightsync binary (bench/run does)}"
+MIB=${WS_BENCH_HF_MIB:-1024}
+NFILES=${WS_BENCH_HF_FILES:-4}
+RUNS=${WS_BENCH_RUNS:-3}
+BASE=${WS_BENCH_DIR:-${TMPDIR:-/tmp}}
+here=$(cd "$(dirname "$0")" && pwd)
+COMMIT=b3ac0ffee0b3ac0ffee0b3ac0ffee0b3ac0ffee0
+
+die() { echo "bench/hf: $*" >&2; exit 1; }
+[[ $MIB =~ ^[1-9][0-9]*$ && $NFILES =~ ^[1-9][0-9]*$ && $RUNS =~ ^[1-9][0-9]*$ ]] ||
+	die "WS_BENCH_HF_MIB, WS_BENCH_HF_FILES and WS_BENCH_RUNS are positive integers"
+for tool in nginx curl python3 awk; do
+	command -v "$tool" >/dev/null || die "'$tool' is needed (make bench installs it)"
+done
+
+mkdir -p "$BASE"
+tmp=$(mktemp -d "$BASE/ws-bench-hf.XXXXXX")
+PIDS=()
+cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && (( i < 50 )); do sleep 0.1; i=$((i + 1)); done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+cp "$WS_BIN" "$tmp/weightsync"
+WS=$tmp/weightsync
+
+now_ns() { date +%s%N; }
+secs() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e9 }'; }
+median() {
+	printf '%s\n' "$@" | sort -g |
+		awk '{ a[NR] = $1 } END { printf "%.3f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+wait_for() {
+	local deadline=$(( SECONDS + $1 ))
+	while ! eval "$2" >/dev/null 2>&1; do
+		(( SECONDS < deadline )) || die "timed out after $1 s waiting for: $2"
+		sleep 0.1
+	done
+}
+
+# ---- the repository ----
+repo=$tmp/repo
+mkdir -p "$repo"
+per=$(( MIB / NFILES ))
+for i in $(seq 1 "$NFILES"); do
+	head -c $(( per << 20 )) /dev/urandom >"$repo/model-$(printf %05d "$i")-of-$(printf %05d "$NFILES").safetensors"
+done
+echo '{"model_type": "bench"}' >"$repo/config.json"
+bytes=$(du -bc "$repo"/*.safetensors | tail -1 | cut -f1)
+
+# ---- nginx as the CDN on 127.0.0.2 ----
+cdn_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.2", 0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/nginx/tmp"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+user root;
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 64; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	default_type application/octet-stream;
+	client_body_temp_path $tmp/nginx/tmp/body;
+	proxy_temp_path $tmp/nginx/tmp/proxy;
+	fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
+	uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
+	scgi_temp_path $tmp/nginx/tmp/scgi;
+	server {
+		listen 127.0.0.2:$cdn_port;
+		root $repo;
+	}
+}
+EOF
+nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx.log" 2>&1 &
+PIDS+=($!)
+cdn=http://127.0.0.2:$cdn_port
+wait_for 10 "curl -sf -o /dev/null $cdn/config.json"
+
+# ---- the hub's API on 127.0.0.1 (another CDN address: not used) ----
+python3 "$here/../tests/hub_server.py" --dir "$repo" --repo bench/big --commit $COMMIT \
+	--ports "$tmp/hub.ports" --cdn 127.0.0.3 --cdn-url "$cdn" &
+PIDS+=($!)
+wait_for 60 "test -s $tmp/hub.ports"
+hub=http://127.0.0.1:$(cut -d' ' -f1 "$tmp/hub.ports")
+cat "$repo"/*.safetensors >/dev/null   # page cache, for both contenders
+
+echo "repository: $NFILES files, $(( bytes >> 20 )) MiB; nginx $(nginx -v 2>&1 | sed 's/.*\///') as the CDN; $(nproc) cores"
+echo "note: the machine may be shared; figures vary with its load"
+declare -a T_CURL T_MIRROR
+for r in $(seq 1 "$RUNS"); do
+	rm -rf "$tmp/out" "$tmp/home" && mkdir -p "$tmp/out"
+	args=()
+	for f in "$repo"/*.safetensors; do
+		b=$(basename "$f")
+		args+=(-o "$tmp/out/$b" "$cdn/$b")
+	done
+	t0=$(now_ns)
+	curl -sf --parallel --parallel-max "$NFILES" "${args[@]}"
+	T_CURL+=($(secs $(( $(now_ns) - t0 ))))
+	rm -rf "$tmp/out"
+
+	WEIGHTSYNC_HOME=$tmp/home "$WS" keygen --no-password >/dev/null 2>&1
+	t0=$(now_ns)
+	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home "$WS" mirror hf://bench/big --name big \
+		--connections "$NFILES" >/dev/null 2>"$tmp/mirror.err" ||
+		{ cat "$tmp/mirror.err" >&2; die "mirror failed"; }
+	T_MIRROR+=($(secs $(( $(now_ns) - t0 ))))
+	rm -rf "$tmp/home"
+done
+mc=$(median "${T_CURL[@]}")
+mm=$(median "${T_MIRROR[@]}")
+printf '%-40s %-26s %9s %8s\n' "contender" "runs (s)" "median s" "MB/s"
+printf '%-40s %-26s %9s %8s\n' "curl --parallel from nginx (no check)" "${T_CURL[*]}" "$mc" \
+	"$(awk -v b="$bytes" -v t="$mc" 'BEGIN { printf "%.0f", b / t / 1e6 }')"
+printf '%-40s %-26s %9s %8s\n' "weightsync mirror (verify + publish)" "${T_MIRROR[*]}" "$mm" \
+	"$(awk -v b="$bytes" -v t="$mm" 'BEGIN { printf "%.0f", b / t / 1e6 }')"
+ratio=$(awk -v a="$mc" -v b="$mm" 'BEGIN { printf "%.2f", a / b }')
+verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8 ? "PASS" : "MISS") }')
+echo "mirror / curl throughput: $ratio (target >= 0.8: $verdict)"
