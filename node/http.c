@@ -86,6 +86,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
 {
+	static const char refusal[] = "method not allowed: this server is read-only\n";
 	struct ws_http *h = cls;
 	static int seen;
 
@@ -93,13 +94,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	 * read (libmicrohttpd then closes the connection) */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return http_respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-				    "method not allowed: this server is read-only\n",
-				    strlen("method not allowed: this server is read-only\n"));
+				    refusal, sizeof(refusal) - 1);
 	/* the first call comes with the headers; answering only in the
 	 * second, once the request is complete, keeps the connection alive
 	 * for the next one (a web seed asks for many ranges) */
 	if (!*req_cls) {
 		*req_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {   /* a GET with a body: read and dropped */
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (!strcmp(url, "/"))

@@ -52,7 +52,7 @@ static int find_release(struct ws_store *st, const uint8_t *pk, const char *name
 			int64_t version, struct http_release **out)
 {
 	struct ws_release *rels = NULL;
-	size_t n = 0, pick = SIZE_MAX, found = 0;
+	size_t n = 0, pick = SIZE_MAX, found = 0, trusted = 0, pick_trusted = SIZE_MAX;
 	struct http_release *r;
 	char *msg = NULL;
 	int ret;
@@ -63,13 +63,15 @@ static int find_release(struct ws_store *st, const uint8_t *pk, const char *name
 		if (rels[i].version != version || rels[i].status != WS_REL_ACCEPTED ||
 		    !rels[i].complete || !rels[i].path || !rels[i].path[0])
 			continue;
-		if (found++ == 0)
-			pick = i;
-		else if (ws_index_trust_check(st->index, name, rels[i].pk) == 0)
-			pick = i;
+		found++;
+		pick = i;
+		if (ws_index_trust_check(st->index, name, rels[i].pk) == 0) {
+			trusted++;
+			pick_trusted = i;
+		}
 	}
-	if (found > 1 && ws_index_trust_check(st->index, name, rels[pick].pk))
-		pick = SIZE_MAX;
+	if (found > 1)
+		pick = trusted == 1 ? pick_trusted : SIZE_MAX;
 	if (pick == SIZE_MAX || (ret = ws_index_load(st->index, &rels[pick]))) {
 		ws_releases_free(rels, n);
 		return ret ? ret : WS_ENOTFOUND;

@@ -58,6 +58,30 @@ test_expect_success CURL 'a listed file or folder replaced by a symlink out of t
 	test "$(http_code "$(url_of A)/paths-demo@1/tokenizer.json")" = 200
 '
 
+# pk_hex HOME - the hex Ed25519 key of HOME's publisher key (as /api/ shows it)
+pk_hex() {
+	python3 -c 'import base64, sys
+print(base64.b64decode(open(sys.argv[1]).read().split("\n")[1])[10:42].hex())' \
+		"$TMP/$1/keys/publisher.key.pub"
+}
+
+test_expect_success CURL 'one name, two publishers: the trusted one, PKHEX/ to choose, or none' '
+	make_model $TMP/other 100000 &&
+	publish_on Z $TMP/other paths-demo >/dev/null &&
+	WEIGHTSYNC_HOME=$TMP/Z ws export paths-demo@1 -o $TMP/z.tar >/dev/null 2>&1 &&
+	WEIGHTSYNC_HOME=$TMP/A ws import $TMP/z.tar --publisher $TMP/Z/keys/publisher.key.pub \
+		>/dev/null &&
+	curl -sf -o $TMP/got "$(url_of A)/paths-demo@1/tokenizer.json" &&
+	cmp $TMP/model/tokenizer.json $TMP/got &&
+	curl -sf -o $TMP/got "$(url_of A)/$(pk_hex Z)/paths-demo@1/tokenizer.json" &&
+	cmp $TMP/other/tokenizer.json $TMP/got &&
+	curl -sf -o $TMP/got "$(url_of A)/$(pk_hex A)/paths-demo@1/tokenizer.json" &&
+	cmp $TMP/model/tokenizer.json $TMP/got &&
+	WEIGHTSYNC_HOME=$TMP/A ws trust remove paths-demo >/dev/null &&
+	wait_for 10 "test \"\$(http_code $(url_of A)/paths-demo@1/tokenizer.json)\" = 404" &&
+	test "$(http_code "$(url_of A)/$(pk_hex Z)/paths-demo@1/tokenizer.json")" = 200
+'
+
 test_expect_success CURL 'read-only: POST, PUT, DELETE and others get 405 and change nothing' '
 	store_state $TMP/A >$TMP/before &&
 	for m in POST PUT DELETE PATCH OPTIONS; do
