@@ -320,14 +320,16 @@ int ws_bundle_import(struct ws_store *st, const char *path,
 	 * but is no bundle (empty, another format) is refused input */
 	{
 		struct stat sb;
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &sb) < 0) {
+		int fd = -1;
+		/* a pipe is not opened twice: its writer would see the first
+		 * reader go */
+		if (stat(path, &sb) < 0 ||
+		    (S_ISREG(sb.st_mode) && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)) {
 			ret = ws_seterr(msg, -errno, "cannot open '%s': %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
 			goto out;
 		}
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode) && !S_ISCHR(sb.st_mode)) {
 			ret = ws_seterr(msg, -EISDIR, "cannot open '%s': not a file", path);
 			goto out;

@@ -21,7 +21,8 @@
  *   5. the torrent is kept in the index;
  *   6. the two signed pointers are kept in the index;
  *   7. the journal is removed (and, when recovery finished it, the
- *      scratch folder the staging folder was in: tmp/fetch-V2HEX/).
+ *      scratch folder the staging folder was in: tmp/fetch-V2HEX/, or an
+ *      import's tmp/stage.PID.XXXXXX/).
  * A crash before step 1 leaves only a staging folder: a publish's or an
  * import's is removed once the process that made it is gone, a fetch's is
  * its resume point.  A crash after step 1 is completed by the next command
