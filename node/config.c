@@ -61,7 +61,9 @@ static int number(const char *v, int sized, int64_t min, int64_t max, int64_t *o
 /* Addresses separated by spaces or commas, appended to list. */
 static int addresses(char *v, char **list, size_t *n)
 {
-	for (char *a = strtok(v, " ,\t"); a; a = strtok(NULL, " ,\t")) {
+	char *save = NULL;
+
+	for (char *a = strtok_r(v, " ,\t", &save); a; a = strtok_r(NULL, " ,\t", &save)) {
 		if (*n == WS_MAX_ADDRS)
 			return -1;
 		list[(*n)++] = xstrdup(a);

@@ -231,7 +231,8 @@ static int finished(const struct xfer *x)
 	return x->state == XS_DONE || x->state == XS_FAILED || x->state == XS_CANCELLED;
 }
 
-int ws_transfers_pause(struct ws_transfers *xs, int id, int on)
+/* Set transfer id's pause or cancel flag to v, and wake its thread. */
+static int set_flag(struct ws_transfers *xs, int id, int cancel, int v)
 {
 	struct xfer *x;
 	int ret = 0;
@@ -242,27 +243,20 @@ int ws_transfers_pause(struct ws_transfers *xs, int id, int on)
 	else if (finished(x))
 		ret = WS_EEXIST;
 	else
-		x->pause = on;
+		*(cancel ? &x->cancel : &x->pause) = v;
 	pthread_cond_broadcast(&xs->cv);
 	pthread_mutex_unlock(&xs->mu);
 	return ret;
 }
 
+int ws_transfers_pause(struct ws_transfers *xs, int id, int on)
+{
+	return set_flag(xs, id, 0, on);
+}
+
 int ws_transfers_cancel(struct ws_transfers *xs, int id)
 {
-	struct xfer *x;
-	int ret = 0;
-
-	pthread_mutex_lock(&xs->mu);
-	if (!(x = find(xs, id)))
-		ret = WS_ENOTFOUND;
-	else if (finished(x))
-		ret = WS_EEXIST;
-	else
-		x->cancel = 1;
-	pthread_cond_broadcast(&xs->cv);
-	pthread_mutex_unlock(&xs->mu);
-	return ret;
+	return set_flag(xs, id, 1, 1);
 }
 
 /* The result, with the same names `fetch --json` prints. */

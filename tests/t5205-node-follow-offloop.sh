@@ -56,9 +56,12 @@ test_expect_success 'unfollow goes through the node' '
 	grep_q "no longer following follow-demo" $TMP/C.log
 '
 
-test_expect_success 'resolve goes through the node (its DHT)' '
+test_expect_success 'resolve and fetch by name go through the node (its DHT)' '
 	WEIGHTSYNC_HOME=$TMP/C ws resolve follow-demo --json >$TMP/r.json &&
-	json_check $TMP/r.json "j[\"version\"] == 1 and len(j[\"manifest_sha256\"]) == 64"
+	json_check $TMP/r.json "j[\"version\"] == 1 and len(j[\"manifest_sha256\"]) == 64" &&
+	WEIGHTSYNC_HOME=$TMP/C ws fetch follow-demo --json >$TMP/f.json &&
+	json_check $TMP/f.json "j[\"ok\"] and j[\"version\"] == 1 and j[\"already_complete\"]" &&
+	grep_q "transfer [0-9]*: fetch follow-demo for a client" $TMP/C.log
 '
 
 test_done
