@@ -127,7 +127,7 @@ for r in $(seq 1 "$RUNS"); do
 		args+=(-o "$tmp/out/$b" "$cdn/$b")
 	done
 	t0=$(now_ns)
-	curl -sf --parallel --parallel-max "$NFILES" "${args[@]}"
+	curl -sSf --no-progress-meter --parallel --parallel-max "$NFILES" "${args[@]}"
 	T_CURL+=($(secs $(( $(now_ns) - t0 ))))
 	rm -rf "$tmp/out"
 
