@@ -73,6 +73,20 @@ test_expect_success '--include and --exclude pick files as hf download does' '
 	grep_q "no file of .acme/tiny-llm. at $COMMIT matches the patterns given" $TMP/err
 '
 
+test_expect_success 'partial files: one already whole is checked, not fetched; a wrong one comes again' '
+	w=$TMP/P/tmp/mirror-acme--tiny-llm@$COMMIT &&
+	mkdir -p $w/partial && cp $TMP/model/config.json $w/partial/ &&
+	printf "{\"x\": 1}" >$w/partial/tokenizer_config.json &&
+	WEIGHTSYNC_HOME=$TMP/P ws keygen --no-password >/dev/null 2>&1 && : >$TMP/hub.log &&
+	HF_ENDPOINT=$(hub_url hub) WEIGHTSYNC_HOME=$TMP/P ws mirror hf://acme/tiny-llm --name p \
+		>/dev/null 2>&1 &&
+	! grep -q "/config.json " $TMP/hub.log &&
+	test $(grep -c "/tokenizer_config.json " $TMP/hub.log) = 2 &&
+	grep_q "/tokenizer_config.json bytes=8-" $TMP/hub.log &&
+	dir=$(WEIGHTSYNC_HOME=$TMP/P release_dir p 1) &&
+	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f $dir/$f || return 1; done
+'
+
 test_expect_success 'a gated repository: refused without a token, mirrored with it' '
 	stop_hub hub && : >$TMP/gated.log &&
 	start_hub gated $TMP/model $HUBARGS --token hf_s3cret &&
