@@ -22,6 +22,9 @@
 #define FILES_MAX 1000000
 #define RETRIES 3                 /* per file, for transient network errors */
 #define USER_AGENT "weightsync/0.1"
+/* bytes written between two starts of writeback: the disk works while the
+ * network does, and the fsync before a file's rename has little left */
+#define KICK_BYTES (16u << 20)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -377,6 +380,7 @@ struct xfer {
 	ws_sha *h;
 	uint64_t got;               /* bytes in the partial file */
 	uint64_t asked;             /* where the current request starts */
+	uint64_t kicked;            /* bytes sent to writeback */
 	int tries;
 	int resumed;                /* started from a partial file on disk */
 	/* the current response */
@@ -511,7 +515,7 @@ static size_t on_body(char *data, size_t sz, size_t nm, void *ctx)
 			if (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0)
 				return x_fail(x, -errno, "'%s': cannot restart '%s'", x->f->path,
 					      x->part), 0;
-			x->got = 0;
+			x->got = x->kicked = 0;
 			hash_restart(x);
 		}
 	}
@@ -534,6 +538,11 @@ static size_t on_body(char *data, size_t sz, size_t nm, void *ctx)
 	}
 	ws_sha_update(x->h, data, n);
 	x->got += n;
+	if (x->got - x->kicked >= KICK_BYTES) {
+		sync_file_range(x->fd, (off_t)x->kicked, (off_t)(x->got - x->kicked),
+				SYNC_FILE_RANGE_WRITE);
+		x->kicked = x->got;
+	}
 	return n;
 }
 
@@ -598,6 +607,7 @@ static int xfer_open(struct xfer *x, char **msg)
 	if (lseek(x->fd, (off_t)x->got, SEEK_SET) < 0)
 		return ws_seterr(msg, -errno, "cannot seek '%s': %s", x->part, strerror(errno));
 	x->resumed = x->got > 0;
+	x->kicked = 0;
 	return 0;
 }
 
@@ -723,7 +733,7 @@ static int xfer_done(struct xfer *x, CURLcode rc, const struct ws_hub *h, CURLM 
 		free(*msg);
 		*msg = NULL;
 		if (ftruncate(x->fd, 0) == 0 && lseek(x->fd, 0, SEEK_SET) == 0) {
-			x->got = 0;
+			x->got = x->kicked = 0;
 			hash_restart(x);
 			xfer_start(x, h, m);
 			return 1;
