@@ -209,6 +209,11 @@ static int hex_field(json_t *o, const char *key, uint8_t *out, size_t len)
 	return s && strlen(s) == 2 * len && ws_unhex(s, out, len) == 0 ? 0 : -1;
 }
 
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int parse_info(const char *body, size_t len, const char *repo, struct ws_hub_repo *out,
 		      char **msg)
 {
@@ -268,16 +273,21 @@ static int parse_info(const char *body, size_t len, const char *repo, struct ws_
 		f->path = xstrdup(path);
 		f->selected = 1;
 		out->nfiles++;
-		for (size_t k = 0; k + 1 < out->nfiles; k++)
-			if (!strcmp(out->files[k].path, path)) {
-				ret = ws_seterr(msg, WS_EFORMAT, "the hub's record of '%s' lists '%s' "
-						"twice", repo, path);
-				break;
-			}
-		if (ret)
-			break;
 	}
 	json_decref(j);
+	if (!ret && out->nfiles > 1) {
+		/* a path listed twice: sorted, duplicates are neighbours (a
+		 * pairwise check would be quadratic in a hostile list) */
+		const char **v = xcalloc(out->nfiles, sizeof(*v));
+		for (i = 0; i < out->nfiles; i++)
+			v[i] = out->files[i].path;
+		qsort(v, out->nfiles, sizeof(*v), cmp_path);
+		for (i = 1; i < out->nfiles && !ret; i++)
+			if (!strcmp(v[i - 1], v[i]))
+				ret = ws_seterr(msg, WS_EFORMAT, "the hub's record of '%s' lists "
+						"'%s' twice", repo, v[i]);
+		free(v);
+	}
 	if (ret)
 		ws_hub_repo_release(out);
 	return ret;

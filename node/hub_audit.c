@@ -10,11 +10,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int ws_hub_audit_dir(const struct ws_hub_repo *r, const char *dir, ws_hash_progress_fn progress,
 		     void *ctx, struct ws_audit *out, char **msg)
 {
 	struct ws_hash_file *jobs = xcalloc(r->nfiles + 1, sizeof(*jobs));
 	size_t *job_entry = xcalloc(r->nfiles + 1, sizeof(*job_entry)), njobs = 0;
+	size_t *job_file = xcalloc(r->nfiles + 1, sizeof(*job_file));
+	const char **listed = xcalloc(r->nfiles + 1, sizeof(*listed));
 	char **found = NULL;
 	size_t nfound = 0;
 	struct stat st;
@@ -52,7 +59,8 @@ int ws_hub_audit_dir(const struct ws_hub_repo *r, const char *dir, ws_hash_progr
 			jobs[njobs].path = path;
 			jobs[njobs].want_sha256 = 1;
 			jobs[njobs].sha256_only = 1;
-			job_entry[njobs++] = i;
+			job_file[njobs] = i;
+			job_entry[njobs++] = out->n - 1;
 			path = NULL;
 		} else {
 			uint8_t id[20];
@@ -72,11 +80,8 @@ int ws_hub_audit_dir(const struct ws_hub_repo *r, const char *dir, ws_hash_progr
 		goto out;
 	}
 	for (size_t k = 0; k < njobs; k++) {
-		const struct ws_hub_file *f = &r->files[job_entry[k]];
-		struct ws_audit_entry *e = NULL;
-		for (size_t j = 0; j < out->n && !e; j++)
-			if (!strcmp(out->entries[j].path, f->path))
-				e = &out->entries[j];
+		struct ws_audit_entry *e = &out->entries[job_entry[k]];
+		const struct ws_hub_file *f = &r->files[job_file[k]];
 		if (jobs[k].error) {
 			e->state = WS_AUDIT_UNREADABLE;
 			e->error = jobs[k].error;
@@ -85,12 +90,14 @@ int ws_hub_audit_dir(const struct ws_hub_repo *r, const char *dir, ws_hash_progr
 		}
 		out->bytes_hashed += jobs[k].size;
 	}
-	/* what the record does not list */
+	/* what the record does not list (sorted, searched: a repository can
+	 * hold many thousand files) */
+	for (size_t k = 0; k < r->nfiles; k++)
+		listed[k] = r->files[k].path;
+	qsort(listed, r->nfiles, sizeof(*listed), cmp_path);
 	for (size_t i = 0; i < nfound; i++) {
-		int listed = 0;
-		for (size_t k = 0; k < r->nfiles && !listed; k++)
-			listed = !strcmp(r->files[k].path, found[i]);
-		if (listed)
+		const char *key = found[i];
+		if (bsearch(&key, listed, r->nfiles, sizeof(*listed), cmp_path))
 			continue;
 		struct ws_audit_entry *e = &out->entries[out->n++];
 		e->path = xstrdup(found[i]);
@@ -109,6 +116,8 @@ out:
 	}
 	free(jobs);
 	free(job_entry);
+	free(job_file);
+	free(listed);
 	ws_walk_free(found, nfound);
 	if (ret)
 		ws_audit_release(out);
