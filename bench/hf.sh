@@ -118,7 +118,7 @@ cat "$repo"/*.safetensors >/dev/null   # page cache, for both contenders
 
 echo "repository: $NFILES files, $(( bytes >> 20 )) MiB; nginx $(nginx -v 2>&1 | sed 's/.*\///') as the CDN; $(nproc) cores"
 echo "note: the machine may be shared; figures vary with its load"
-declare -a T_CURL T_MIRROR
+declare -a T_CURL T_MIRROR T_DL
 for r in $(seq 1 "$RUNS"); do
 	rm -rf "$tmp/out" "$tmp/home" && mkdir -p "$tmp/out"
 	args=()
@@ -127,16 +127,25 @@ for r in $(seq 1 "$RUNS"); do
 		args+=(-o "$tmp/out/$b" "$cdn/$b")
 	done
 	t0=$(now_ns)
-	curl -sf --parallel --parallel-max "$NFILES" "${args[@]}"
+	curl -sSf --no-progress-meter --parallel --parallel-max "$NFILES" "${args[@]}"
 	T_CURL+=($(secs $(( $(now_ns) - t0 ))))
 	rm -rf "$tmp/out"
 
 	WEIGHTSYNC_HOME=$tmp/home "$WS" keygen --no-password >/dev/null 2>&1
 	t0=$(now_ns)
 	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home "$WS" mirror hf://bench/big --name big \
-		--connections "$NFILES" >/dev/null 2>"$tmp/mirror.err" ||
-		{ cat "$tmp/mirror.err" >&2; die "mirror failed"; }
+		--connections "$NFILES" >/dev/null 2>"$tmp/mirror.err" &
+	mpid=$!
+	# the download phase ends when the release folder to publish appears
+	td=
+	while kill -0 $mpid 2>/dev/null; do
+		[ -z "$td" ] && [ -d "$tmp/home/tmp/mirror-bench--big@$COMMIT/release" ] &&
+			td=$(secs $(( $(now_ns) - t0 )))
+		sleep 0.05
+	done
+	wait $mpid || { cat "$tmp/mirror.err" >&2; die "mirror failed"; }
 	T_MIRROR+=($(secs $(( $(now_ns) - t0 ))))
+	T_DL+=(${td:-0})
 	rm -rf "$tmp/home"
 done
 mc=$(median "${T_CURL[@]}")
@@ -146,6 +155,10 @@ printf '%-40s %-26s %9s %8s\n' "curl --parallel from nginx (no check)" "${T_CURL
 	"$(awk -v b="$bytes" -v t="$mc" 'BEGIN { printf "%.0f", b / t / 1e6 }')"
 printf '%-40s %-26s %9s %8s\n' "weightsync mirror (verify + publish)" "${T_MIRROR[*]}" "$mm" \
 	"$(awk -v b="$bytes" -v t="$mm" 'BEGIN { printf "%.0f", b / t / 1e6 }')"
+md=$(median "${T_DL[@]}")
+printf '%-40s %-26s %9s %8s\n' "  of which download + streamed check" "${T_DL[*]}" "$md" \
+	"$(awk -v b="$bytes" -v t="$md" 'BEGIN { printf "%.0f", (t > 0 ? b / t / 1e6 : 0) }')"
 ratio=$(awk -v a="$mc" -v b="$mm" 'BEGIN { printf "%.2f", a / b }')
+echo "download phase / curl throughput: $(awk -v a="$mc" -v b="$md" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8 ? "PASS" : "MISS") }')
 echo "mirror / curl throughput: $ratio (target >= 0.8: $verdict)"

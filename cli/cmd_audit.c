@@ -6,6 +6,7 @@
 #include "proto/util.h"
 #include "store/audit.h"
 #include "store/hf_audit.h"
+#include "node/hub.h"
 #include "store/recover.h"
 #include "store/walk.h"
 
@@ -434,15 +435,72 @@ const struct cli_option audit_options[] = {
 	  "audit DIR against this release's manifest" },
 	{ "format", 0, 'F', no_argument, NULL,
 	  "check DIR's model files by format, with no manifest" },
+	{ "against", 0, 'A', required_argument, "hf://ORG/NAME@REV",
+	  "audit DIR against the Hugging Face hub's record of that revision" },
 	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
+
+/* audit DIR --against hf://ORG/NAME@REV: the hub's record, read once */
+static int audit_against(struct audit_run *run, const char *dir, const char *ref)
+{
+	struct ws_hub hub = { 0 };
+	struct ws_hub_repo r = { 0 };
+	struct ws_audit a;
+	struct progress prog;
+	char *repo = NULL, *rev = NULL, *msg = NULL;
+	json_t *rep = run->json ? json_object() : NULL;
+	int ret, status;
+
+	if ((ret = ws_hub_parse_ref(ref, &repo, &rev, &msg))) {
+		json_decref(rep);
+		status = usage_error("audit", "%s", msg);
+		free(msg);
+		return status;
+	}
+	if ((ret = ws_hub_init(&hub, NULL, &msg)) ||
+	    (ret = ws_hub_info(&hub, repo, rev, &r, &msg))) {
+		status = fail(ret, &msg, "cannot read the hub's record");
+		goto out;
+	}
+	progress_init(&prog, "auditing");
+	ret = ws_hub_audit_dir(&r, dir, progress_update, &prog, &a, &msg);
+	progress_done(&prog);
+	if (ret) {
+		status = fail(ret, &msg, "cannot audit the folder");
+		goto out;
+	}
+	if (rep) {
+		json_object_set_new(rep, "path", json_string(dir));
+		json_object_set_new(rep, "origin", json_string(ref));
+		json_object_set_new(rep, "commit", json_string(r.commit));
+	} else {
+		printf("hf://%s@%s  %s\n", repo, r.commit, esc(dir));
+	}
+	report_files(run, rep, &a);
+	status = ws_audit_intact(&a) ? 0 : EXIT_VERIFY;
+	if (rep) {
+		json_t *o = json_pack("{s:[o], s:b}", "releases", rep, "intact", status == 0);
+		rep = NULL;
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	}
+	ws_audit_release(&a);
+out:
+	json_decref(rep);
+	ws_hub_repo_release(&r);
+	ws_hub_release(&hub);
+	free(repo);
+	free(rev);
+	return status;
+}
 
 int cmd_audit(struct cli *c, int argc, char **argv)
 {
 	struct opts op;
 	struct audit_run run = { 0 };
-	const char *release = NULL, *arg = NULL;
+	const char *release = NULL, *arg = NULL, *against = NULL;
 	struct ws_release r;
 	int o, ret, format = 0;
 
@@ -452,6 +510,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		case 'r': release = op.arg; break;
 		case 'j': run.json = 1; break;
 		case 'F': format = 1; break;
+		case 'A': against = op.arg; break;
 		}
 	}
 	if (o < 0)
@@ -460,6 +519,12 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		return usage_error("audit", "expected at most one NAME[@V] or folder");
 	if (op.ind < argc)
 		arg = argv[op.ind];
+	if (against) {
+		if (release || format || !arg || !is_dir(arg))
+			return usage_error("audit", "--against takes one folder, and no --release "
+					   "or --format");
+		return audit_against(&run, arg, against);
+	}
 	if (format) {
 		if (release || !arg)
 			return usage_error("audit", "--format takes one folder and no --release");

@@ -15,7 +15,8 @@ const struct cmd commands[] = {
 	{ "publish", cmd_publish, NEEDS_STORE, "DIR --name NAME",
 	  "sign a model folder as a release and place it in the store", publish_options },
 	{ "audit", cmd_audit, NEEDS_STORE,
-	  "[NAME[@V] | DIR [--release NAME[@V]] | --format DIR | HF-CACHE-DIR]",
+	  "[NAME[@V] | DIR [--release NAME[@V] | --against hf://ORG/NAME@REV] | --format DIR |\n"
+	  "                        HF-CACHE-DIR]",
 	  "re-hash model files against their signed manifests, or check their format",
 	  audit_options },
 	{ "mirror", cmd_mirror, NEEDS_STORE, "hf://ORG/NAME[@REVISION] --name NAME",

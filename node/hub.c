@@ -22,6 +22,9 @@
 #define FILES_MAX 1000000
 #define RETRIES 3                 /* per file, for transient network errors */
 #define USER_AGENT "weightsync/0.1"
+/* bytes written between two starts of writeback: the disk works while the
+ * network does, and the fsync before a file's rename has little left */
+#define KICK_BYTES (16u << 20)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -206,6 +209,11 @@ static int hex_field(json_t *o, const char *key, uint8_t *out, size_t len)
 	return s && strlen(s) == 2 * len && ws_unhex(s, out, len) == 0 ? 0 : -1;
 }
 
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int parse_info(const char *body, size_t len, const char *repo, struct ws_hub_repo *out,
 		      char **msg)
 {
@@ -265,16 +273,21 @@ static int parse_info(const char *body, size_t len, const char *repo, struct ws_
 		f->path = xstrdup(path);
 		f->selected = 1;
 		out->nfiles++;
-		for (size_t k = 0; k + 1 < out->nfiles; k++)
-			if (!strcmp(out->files[k].path, path)) {
-				ret = ws_seterr(msg, WS_EFORMAT, "the hub's record of '%s' lists '%s' "
-						"twice", repo, path);
-				break;
-			}
-		if (ret)
-			break;
 	}
 	json_decref(j);
+	if (!ret && out->nfiles > 1) {
+		/* a path listed twice: sorted, duplicates are neighbours (a
+		 * pairwise check would be quadratic in a hostile list) */
+		const char **v = xcalloc(out->nfiles, sizeof(*v));
+		for (i = 0; i < out->nfiles; i++)
+			v[i] = out->files[i].path;
+		qsort(v, out->nfiles, sizeof(*v), cmp_path);
+		for (i = 1; i < out->nfiles && !ret; i++)
+			if (!strcmp(v[i - 1], v[i]))
+				ret = ws_seterr(msg, WS_EFORMAT, "the hub's record of '%s' lists "
+						"'%s' twice", repo, v[i]);
+		free(v);
+	}
 	if (ret)
 		ws_hub_repo_release(out);
 	return ret;
@@ -377,7 +390,9 @@ struct xfer {
 	ws_sha *h;
 	uint64_t got;               /* bytes in the partial file */
 	uint64_t asked;             /* where the current request starts */
+	uint64_t kicked;            /* bytes sent to writeback */
 	int tries;
+	int resumed;                /* started from a partial file on disk */
 	/* the current response */
 	long status;
 	int body_started;
@@ -510,7 +525,7 @@ static size_t on_body(char *data, size_t sz, size_t nm, void *ctx)
 			if (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0)
 				return x_fail(x, -errno, "'%s': cannot restart '%s'", x->f->path,
 					      x->part), 0;
-			x->got = 0;
+			x->got = x->kicked = 0;
 			hash_restart(x);
 		}
 	}
@@ -533,6 +548,11 @@ static size_t on_body(char *data, size_t sz, size_t nm, void *ctx)
 	}
 	ws_sha_update(x->h, data, n);
 	x->got += n;
+	if (x->got - x->kicked >= KICK_BYTES) {
+		sync_file_range(x->fd, (off_t)x->kicked, (off_t)(x->got - x->kicked),
+				SYNC_FILE_RANGE_WRITE);
+		x->kicked = x->got;
+	}
 	return n;
 }
 
@@ -596,6 +616,8 @@ static int xfer_open(struct xfer *x, char **msg)
 	}
 	if (lseek(x->fd, (off_t)x->got, SEEK_SET) < 0)
 		return ws_seterr(msg, -errno, "cannot seek '%s': %s", x->part, strerror(errno));
+	x->resumed = x->got > 0;
+	x->kicked = 0;
 	return 0;
 }
 
@@ -632,6 +654,40 @@ static int transient(CURLcode rc)
 	       rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT;
 }
 
+/* every byte is in: check size and hash against the record, then move
+ * the file into place.  WS_EMISMATCH / WS_EBADHASH when it does not match
+ * (the caller removes it), -errno for local I/O. */
+static int xfer_finish(struct xfer *x, char **msg)
+{
+	const struct ws_hub_file *f = x->f;
+	uint8_t got[32], hex_src[32];
+	char hex[65], ghex[65];
+	int ret;
+
+	if (x->got != f->size) {
+		ret = ws_seterr(msg, WS_EMISMATCH, "'%s': the origin sent %llu bytes, the hub "
+				"records %llu", f->path, (unsigned long long)x->got,
+				(unsigned long long)f->size);
+		return ret;
+	}
+	ws_sha_final(x->h, got);
+	if (memcmp(got, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20)) {
+		memcpy(hex_src, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20);
+		ws_hex(hex_src, f->lfs ? 32 : 20, hex);
+		ws_hex(got, f->lfs ? 32 : 20, ghex);
+		ret = ws_seterr(msg, WS_EBADHASH, "'%s': the content does not match the hub's %s "
+				"%.16s... (got %.16s...)", f->path, f->lfs ? "SHA-256" : "git blob id",
+				hex, ghex);
+		return ret;
+	}
+	if (fsync(x->fd) < 0 || (ret = mkdir_parent(x->final)) || rename(x->part, x->final) < 0) {
+		ret = ws_seterr(msg, -errno, "cannot move '%s' into place: %s", x->part,
+				strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 /*
  * A transfer ended.  Returns 0 when the file is verified and in place,
  * 1 when it was restarted (a transient failure), or the error.
@@ -639,8 +695,7 @@ static int transient(CURLcode rc)
 static int xfer_done(struct xfer *x, CURLcode rc, const struct ws_hub *h, CURLM *m, char **msg)
 {
 	const struct ws_hub_file *f = x->f;
-	uint8_t got[32], hex_src[32];
-	char hex[65], ghex[65], *detail;
+	char *detail;
 	int ret;
 
 	curl_multi_remove_handle(m, x->e);
@@ -681,27 +736,25 @@ static int xfer_done(struct xfer *x, CURLcode rc, const struct ws_hub *h, CURLM 
 		}
 		goto keep;
 	}
-	if (x->got != f->size) {
-		ret = ws_seterr(msg, WS_EMISMATCH, "'%s': the origin sent %llu bytes, the hub "
-				"records %llu", f->path, (unsigned long long)x->got,
-				(unsigned long long)f->size);
-		goto bad;
-	}
-	ws_sha_final(x->h, got);
-	if (memcmp(got, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20)) {
-		memcpy(hex_src, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20);
-		ws_hex(hex_src, f->lfs ? 32 : 20, hex);
-		ws_hex(got, f->lfs ? 32 : 20, ghex);
-		ret = ws_seterr(msg, WS_EBADHASH, "'%s': the content does not match the hub's %s "
-				"%.16s... (got %.16s...)", f->path, f->lfs ? "SHA-256" : "git blob id",
-				hex, ghex);
-		goto bad;
-	}
-	if (fsync(x->fd) < 0 || (ret = mkdir_parent(x->final)) || rename(x->part, x->final) < 0) {
-		ret = ws_seterr(msg, -errno, "cannot move '%s' into place: %s", x->part,
-				strerror(errno));
+	if ((ret = xfer_finish(x, msg)) == WS_EBADHASH && x->resumed) {
+		/* the bytes kept from an earlier run were not what it received
+		 * (a power cut, a hand): once more, from the first byte */
+		x->resumed = 0;
+		free(*msg);
+		*msg = NULL;
+		if (ftruncate(x->fd, 0) == 0 && lseek(x->fd, 0, SEEK_SET) == 0) {
+			x->got = x->kicked = 0;
+			hash_restart(x);
+			xfer_start(x, h, m);
+			return 1;
+		}
+		ret = ws_seterr(msg, -errno, "cannot restart '%s': %s", x->part, strerror(errno));
 		goto keep;
 	}
+	if (ret == WS_EMISMATCH || ret == WS_EBADHASH)
+		goto bad;
+	if (ret)
+		goto keep;
 	xfer_close(x);
 	return 0;
 bad:
@@ -757,6 +810,17 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 		while (!ret && next < nq && running < (size_t)h->connections) {
 			if ((ret = xfer_open(q[next], msg)))
 				break;
+			if (q[next]->got == q[next]->f->size) {
+				/* complete before a crash, not yet moved into place */
+				if ((ret = xfer_finish(q[next], msg)) == WS_EMISMATCH ||
+				    ret == WS_EBADHASH)
+					unlink(q[next]->part);
+				xfer_close(q[next]);
+				if (ret)
+					break;
+				done_bytes += q[next++]->f->size;
+				continue;
+			}
 			xfer_start(q[next++], h, m);
 			running++;
 		}

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/audit.h"
 #include "store/hasher.h"
 
 struct ws_hub_file {
@@ -114,6 +115,18 @@ size_t ws_hub_select(struct ws_hub_repo *r, const char *const *include, size_t n
  */
 int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const char *dir,
 		    char **msg);
+
+/*
+ * ws_hub_audit_dir - check the local folder dir (an `hf download
+ * --local-dir` folder, say) against r, the hub's record of a commit: each
+ * selected file's presence, size, and SHA-256 (LFS files, on every core)
+ * or git blob id; files the record does not list are extra (the top-level
+ * .cache, .git and .weightsync folders are not looked at).  Offline once r
+ * is read.  Returns 0 when the audit ran (see out->count), or an error
+ * when dir cannot be read.  Release out with ws_audit_release.
+ */
+int ws_hub_audit_dir(const struct ws_hub_repo *r, const char *dir, ws_hash_progress_fn progress,
+		     void *ctx, struct ws_audit *out, char **msg);
 
 /*
  * Ranged reads of one commit's files, several at once, for a fetch that
