@@ -65,6 +65,10 @@ const struct cli_option publish_options[] = {
 	{ "copy", 0, 'C', no_argument, NULL, "copy files into the store, never hard-link" },
 	{ "web-seed", 0, 'w', required_argument, "URL",
 	  "an http(s) web seed for the torrent (repeatable, 16 at most)" },
+	{ "description", 0, 'D', required_argument, "TEXT",
+	  "one line for the publisher's signed catalog (docs/trust.md)" },
+	{ "catalog", 0, 'G', no_argument, NULL,
+	  "list the release in the signed catalog (implied by --description)" },
 	{ "announce", 0, 'A', no_argument, NULL, "put the name pointer into the DHT now" },
 	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
 	NET_OPTIONS,
@@ -81,7 +85,8 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	const char *seeds[16];
 	size_t nseeds = 0;
 	struct ws_net_opts net;
-	int announce = 0;
+	int announce = 0, catalog = 0;
+	const char *description = NULL;
 	struct ws_seckey *sk = NULL;
 	struct ws_pubkey pk, trusted;
 	struct progress prog;
@@ -115,6 +120,8 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 			seeds[nseeds++] = op.arg;
 			break;
 		case 'A': announce = 1; break;
+		case 'D': description = op.arg; catalog = 1; break;
+		case 'G': catalog = 1; break;
 		default:
 			/* network options: --bootstrap also means --announce */
 			if (net_option(&op, o, &net))
@@ -190,6 +197,10 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	print_result(c, &p, &t, json, now_seconds() - t0);
+	if (catalog && publish_catalog(c, sk, p.m.name, description, announce ? &net : NULL))
+		status = EXIT_ERROR;
+	else
+		status = 0;
 	if (announce && !net.no_dht) {
 		int nodes = 0;
 		ret = ws_names_announce(c->store, &net, p.m.name, 15000, &nodes, &msg);
@@ -203,7 +214,6 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 				"(%d nodes known)\n", p.m.name, nodes);
 		}
 	}
-	status = 0;
 	ws_release_torrent_release(&t);
 	ws_publish_release(&p);
 out:

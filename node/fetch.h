@@ -60,6 +60,12 @@ struct ws_fetch_opts {
 	volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
 	void (*progress)(void *ctx, const struct ws_fetch_progress *p);
 	void *progress_ctx;
+	/* called once the torrent's manifest has come from peers, before it
+	 * is checked (fetch by name: what peers told, node/evidence.h); a
+	 * nonzero return ends the fetch with that error and *msg.  May be
+	 * NULL. */
+	int (*peers_hook)(void *ctx, ws_lt_torrent *t, char **msg);
+	void *peers_ctx;
 };
 
 struct ws_fetch_result {
@@ -84,6 +90,10 @@ struct ws_fetch_result {
 	int resume_saves;           /* resume data saved this run */
 	int whole_file_check;       /* the v2 piece layers did not all come:
 				     * whole files were SHA-256 checked */
+	int64_t stale_offered;      /* fetch by name: the DHT offered this
+				     * version while a peer showed a newer
+				     * one signed by the publisher, which was
+				     * fetched instead (0: no such thing) */
 };
 
 /*

@@ -1,6 +1,7 @@
 /* seeder.c - the long-running seeding node (see seeder.h) */
 #include "seeder.h"
 #include "fetch.h"
+#include "evidence.h"
 #include "names.h"
 #include "proto/error.h"
 #include "proto/util.h"
@@ -316,6 +317,8 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 	logf_(&nd, "listening on port %d%s", ws_lt_listen_port(nd.ses),
 	      o->net.no_dht ? ", DHT off" : "");
 	sync_releases(&nd);
+	for (size_t i = 0; i < nd.n; i++)
+		ws_evidence_exchange(nd.st, nd.rel[i].t, nd.rel[i].mhash);
 	write_status(&nd, "running");
 	keep_names_alive(&nd, 1);
 	while (!*o->stop) {
@@ -331,6 +334,9 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 		}
 		sync_releases(&nd);
 		keep_names_alive(&nd, 0);
+		/* newer pointers and equivocation, told to and by peers */
+		for (size_t i = 0; i < nd.n; i++)
+			ws_evidence_exchange(nd.st, nd.rel[i].t, nd.rel[i].mhash);
 		mirror_followed(&nd);
 		write_status(&nd, "running");
 	}
