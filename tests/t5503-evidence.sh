@@ -47,12 +47,14 @@ test_expect_success 'a frozen DHT offers version 1; the mirror shows version 2; 
 test_expect_success 'equivocation planted on mirror M1 reaches F2, which fetches from mirror B' '
 	# the publisher signs another version 2 (A2 is a copy of its home)
 	echo "{\"v\": \"2b\"}" >$TMP/model/config.json &&
-	WEIGHTSYNC_HOME=$TMP/A2 ws publish $TMP/model --name ev-demo $(xboot) --listen 127.0.0.135:0 \
-		>/dev/null 2>&1 &&
+	WEIGHTSYNC_HOME=$TMP/A2 ws publish $TMP/model --name ev-demo >/dev/null &&
+	start_node A2 127.0.0.135 $(xboot) &&
+	wait_for 20 "grep -q \"put 3 signed name pointers\" $TMP/A2.log" &&
 	rm -rf $TMP/M1 && cp -a $TMP/R $TMP/M1 && rm -f $TMP/M1/node.lock $TMP/M1/node.json &&
 	WEIGHTSYNC_HOME=$TMP/M1 ws fetch ev-demo@2 --publisher $TMP/A/keys/publisher.key.pub \
 		--peer $B:$(port_of B) --listen $M1:0 $(boot) --timeout 30 >/dev/null 2>&1 &&
-	wait_for 30 "! WEIGHTSYNC_HOME=$TMP/M1 ws resolve ev-demo $(xboot) --listen $M1:0 --timeout 5" &&
+	wait_for 40 "WEIGHTSYNC_HOME=$TMP/M1 ws resolve ev-demo $(xboot) --listen $M1:0 --timeout 5 2>&1 |
+		grep -q \"equivocation: the publisher of .ev-demo. signed two different pointers\"" &&
 	WEIGHTSYNC_HOME=$TMP/M1 ws log ev-demo >$TMP/log && grep_q "pointer-equivocation" $TMP/log &&
 	WEIGHTSYNC_HOME=$TMP/B ws log ev-demo >$TMP/log && ! grep -q "pointer-equivocation" $TMP/log &&
 	start_node M1 $M1 --no-dht --peer $B:$(port_of B) &&
