@@ -5,6 +5,7 @@
 #include "node/curator.h"
 #include "node/docrel.h"
 #include "node/names.h"
+#include "proto/catalog.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -120,6 +121,10 @@ static int curate_change(struct cli *c, int argc, char **argv, const char *keypa
 				   : "usage: weightsync curate remove NAME");
 	if (ws_name_check(argv[1])) {
 		err("invalid release name '%s'", argv[1]);
+		return EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], WS_CURATOR_NAME) || !strcmp(argv[1], WS_CATALOG_NAME)) {
+		err("'%s' is a reserved name: it is never resolved through a curator", argv[1]);
 		return EXIT_ERROR;
 	}
 	if (add && parse_pubkey_arg(argv[2], &pk))

@@ -4,6 +4,8 @@
 #include "proto/util.h"
 #include "node/names.h"
 #include "node/torrent.h"
+#include "proto/catalog.h"
+#include "proto/curator.h"
 #include "proto/link.h"
 #include "store/publish.h"
 
@@ -137,6 +139,11 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	}
 	if (!p.name) {
 		usage_error("publish", "--name NAME is required");
+		goto out;
+	}
+	if (!strcmp(p.name, WS_CURATOR_NAME) || !strcmp(p.name, WS_CATALOG_NAME)) {
+		/* made by 'curate' and 'publish --description' (docs/trust.md) */
+		usage_error("publish", "'%s' is a reserved name", p.name);
 		goto out;
 	}
 	p.dir = argv[op.ind];

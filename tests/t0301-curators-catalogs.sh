@@ -39,6 +39,10 @@ test_expect_success 'curate refuses bad names, keys and removals; nothing is pub
 	test_must_fail 2 wsh C curate remove nothing-here 2>$TMP/err &&
 	grep_q ".nothing-here. is not in the curator list" $TMP/err &&
 	test_must_fail 2 wsh C curate frobnicate 2>$TMP/err &&
+	test_must_fail 2 wsh C curate add catalog "$(pubkey P)" 2>$TMP/err &&
+	grep_q ".catalog. is a reserved name" $TMP/err &&
+	test_must_fail 2 wsh P publish $TMP/model --name curator 2>$TMP/err &&
+	grep_q ".curator. is a reserved name" $TMP/err &&
 	wsh C list --json >$TMP/after && test_cmp $TMP/before $TMP/after
 '
 
