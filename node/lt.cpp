@@ -1377,6 +1377,13 @@ extern "C" int ws_lt_remove(ws_lt_torrent *t)
 	ws_lt_session *s = t->s;
 	int ret = 0;
 	try {
+		lt::sha1_hash ih = t->h.info_hashes().get_best();
+		{
+			/* what was offered and received for it goes with it */
+			std::lock_guard<std::mutex> g(s->evidence->mu);
+			s->evidence->offers.erase(ih);
+			s->evidence->received.erase(ih);
+		}
 		s->ses->remove_torrent(t->h);
 	} catch (...) {
 		ret = WS_ENETWORK;
