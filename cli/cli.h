@@ -58,7 +58,8 @@ extern const struct cmd commands[];
 extern const struct cli_option keygen_options[], publish_options[], audit_options[],
 	json_options[], show_options[], fetch_options[], seed_options[],
 	resolve_options[], follow_options[], export_options[], import_options[],
-	transfers_options[], mirror_options[];
+	transfers_options[], mirror_options[], curate_options[], search_options[],
+	catalog_options[];
 int cmd_keygen(struct cli *c, int argc, char **argv);
 int cmd_publish(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
@@ -98,6 +99,19 @@ int cmd_transfers(struct cli *c, int argc, char **argv);
 int cmd_pause(struct cli *c, int argc, char **argv);
 int cmd_resume(struct cli *c, int argc, char **argv);
 int cmd_cancel(struct cli *c, int argc, char **argv);
+/* curators and catalogs (cmd_curate.c, cmd_search.c; docs/trust.md) */
+int cmd_curate(struct cli *c, int argc, char **argv);
+int cmd_search(struct cli *c, int argc, char **argv);
+int cmd_catalog(struct cli *c, int argc, char **argv);
+/* publish_catalog - after publish: the next version of sk's catalog with
+ * name (and its description, when not NULL); puts its pointer into the
+ * DHT when net is not NULL.  Returns an exit status, the error printed. */
+struct ws_net_opts;
+int publish_catalog(struct cli *c, const struct ws_seckey *sk, const char *name,
+		    const char *description, const struct ws_net_opts *net);
+/* trust subscribe / unsubscribe CURATOR_KEY [network options] */
+int trust_subscribe(struct cli *c, int argc, char **argv);
+int trust_unsubscribe(struct cli *c, int argc, char **argv);
 
 /* ---- option parsing (options.c) ---- */
 
@@ -339,6 +353,19 @@ int warn_if_equivocated(struct cli *c, const uint8_t pk[32], const char *name);
  * cannot be read is never taken for one that holds nothing.
  */
 int index_fail(struct cli *c, int ret);
+
+/*
+ * resolve_name - which key a bare NAME means for fetch and resolve: the
+ * one key the trust store holds for it (a local decision always wins),
+ * else what the subscribed curators' lists say, refreshed first through
+ * the DHT and the swarm when net allows (cmd_curate.c).  Returns an exit
+ * status: 0 with *out set; EXIT_VERIFY when curators disagree (every one
+ * is named, nothing is picked); EXIT_ERROR for an unknown name.  Prints
+ * what went wrong and how to fix it.
+ */
+struct ws_net_opts;
+int resolve_name(struct cli *c, const char *name, const struct ws_net_opts *net,
+		 struct ws_pubkey *out);
 
 /* parse_pubkey_arg - a base64 public key or a .pub file's path. */
 int parse_pubkey_arg(const char *arg, struct ws_pubkey *out);

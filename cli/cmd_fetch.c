@@ -234,8 +234,10 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		 * a BEP 46 link's key must be that key */
 		if (fo.publisher)
 			named = *fo.publisher;
-		else if (resolve_trusted(c, name, &named))
-			return EXIT_ERROR;
+		else if ((status = resolve_name(c, name, &fo.net, &named)))
+			return status;
+		else
+			fo.publisher = &named;  /* maybe a curator's word: trust it here */
 		if (fo.link.is_name_link && memcmp(fo.link.pk32, named.pk, 32)) {
 			err("the link's key is not the key trusted for '%s'; pass --publisher "
 			    "KEY to use it", name);
@@ -334,6 +336,11 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		folder = ws_store_path(c->store, res.relpath);
 	if (warn_if_equivocated(c, res.m.publisher.pk, res.m.name))
 		status = EXIT_ERROR;
+	if (res.stale_offered)
+		warn("the DHT offered '%s' version %lld, but a peer showed version %lld "
+		     "signed by the publisher (a freeze attempt?): fetched version %lld",
+		     res.m.name, (long long)res.stale_offered, (long long)res.m.version,
+		     (long long)res.m.version);
 	if (status == 0 && out && export_folder(c, &res, out))
 		status = EXIT_ERROR;
 	if (!json && status == 0) {

@@ -4,6 +4,8 @@
 #include "proto/util.h"
 #include "node/names.h"
 #include "node/torrent.h"
+#include "proto/catalog.h"
+#include "proto/curator.h"
 #include "proto/link.h"
 #include "store/publish.h"
 
@@ -130,6 +132,10 @@ const struct cli_option publish_options[] = {
 	{ "copy", 0, 'C', no_argument, NULL, "copy files into the store, never hard-link" },
 	{ "web-seed", 0, 'w', required_argument, "URL",
 	  "an http(s) web seed for the torrent (repeatable, 16 at most)" },
+	{ "description", 0, 'D', required_argument, "TEXT",
+	  "one line for the publisher's signed catalog (docs/trust.md)" },
+	{ "catalog", 0, 'G', no_argument, NULL,
+	  "list the release in the signed catalog (implied by --description)" },
 	{ "announce", 0, 'A', no_argument, NULL, "put the name pointer into the DHT now" },
 	{ "json", 0, 'j', no_argument, NULL, "print the result as JSON" },
 	NET_OPTIONS,
@@ -144,7 +150,8 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	const char *seeds[16];
 	size_t nseeds = 0;
 	struct ws_net_opts net;
-	int announce = 0;
+	int announce = 0, catalog = 0;
+	const char *description = NULL;
 	struct ws_seckey *sk = NULL;
 	struct progress prog;
 	struct stat st;
@@ -177,6 +184,8 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 			seeds[nseeds++] = op.arg;
 			break;
 		case 'A': announce = 1; break;
+		case 'D': description = op.arg; catalog = 1; break;
+		case 'G': catalog = 1; break;
 		default:
 			/* network options: --bootstrap also means --announce */
 			if (net_option(&op, o, &net))
@@ -192,6 +201,11 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 	}
 	if (!p.name) {
 		usage_error("publish", "--name NAME is required");
+		goto out;
+	}
+	if (!strcmp(p.name, WS_CURATOR_NAME) || !strcmp(p.name, WS_CATALOG_NAME)) {
+		/* made by 'curate' and 'publish --description' (docs/trust.md) */
+		usage_error("publish", "'%s' is a reserved name", p.name);
 		goto out;
 	}
 	p.dir = argv[op.ind];
@@ -216,6 +230,9 @@ int cmd_publish(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	status = publish_finish(c, &p, seeds, nseeds, json, t0);
+	if (status == 0 && catalog &&
+	    publish_catalog(c, sk, p.name, description, announce ? &net : NULL))
+		status = EXIT_ERROR;
 	if (status == 0 && announce && !net.no_dht) {
 		int nodes = 0;
 		ret = ws_names_announce(c->store, &net, p.name, 15000, &nodes, &msg);

@@ -91,8 +91,10 @@ int cmd_resolve(struct cli *c, int argc, char **argv)
 		return usage_error("resolve", "expected one NAME[@V]");
 	if (parse_ref(argv[op.ind], name, &version))
 		return EXIT_ERROR;
-	if (key ? parse_pubkey_arg(key, &pk) : resolve_trusted(c, name, &pk))
+	if (key && parse_pubkey_arg(key, &pk))
 		return EXIT_ERROR;
+	if (!key && (ret = resolve_name(c, name, &net, &pk)))
+		return ret;
 	if (net.no_dht)
 		return usage_error("resolve", "resolving needs the DHT: drop --no-dht");
 	if ((ret = node_open(c, &fd)) == EXIT_ERROR)

@@ -1,5 +1,6 @@
 /* cmd_trust.c - weightsync trust: which publisher key a name means */
 #include "cli.h"
+#include "proto/curator.h"
 #include "proto/error.h"
 #include "proto/util.h"
 
@@ -89,11 +90,15 @@ static int trust_list(struct cli *c, int argc, char **argv, int json)
 		if (json) {
 			json_t *o = json_pack("{s:s, s:s, s:s}", "name", list[i].name,
 					      "publisher", b64, "added", added);
+			if (!strcmp(list[i].name, WS_CURATOR_NAME))
+				json_object_set_new(o, "curator", json_true());
 			json_object_set_new(o, "removed", list[i].removed ?
 					    json_string(removed) : json_null());
 			json_array_append_new(arr, o);
 		} else {
-			printf("%-24s %s  added %s%s%s\n", list[i].name, b64, added,
+			printf("%-24s %s  added %s%s%s\n",
+			       strcmp(list[i].name, WS_CURATOR_NAME) ? list[i].name :
+			       "(curator)", b64, added,
 			       list[i].removed ? ", removed " : "",
 			       list[i].removed ? removed : "");
 		}
@@ -109,7 +114,14 @@ static int trust_list(struct cli *c, int argc, char **argv, int json)
 
 int cmd_trust(struct cli *c, int argc, char **argv)
 {
-	int json, ind = opts_json("trust", argc, argv, &json);
+	int json, ind;
+
+	/* subscribe takes network options: it parses its own */
+	if (argc > 1 && !strcmp(argv[1], "subscribe"))
+		return trust_subscribe(c, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "unsubscribe"))
+		return trust_unsubscribe(c, argc - 1, argv + 1);
+	ind = opts_json("trust", argc, argv, &json);
 
 	if (ind < 0)
 		return EXIT_ERROR;
@@ -117,7 +129,7 @@ int cmd_trust(struct cli *c, int argc, char **argv)
 	argc -= ind;
 	argv += ind;
 	if (argc < 1)
-		return usage_error("trust", "expected add, list or remove");
+		return usage_error("trust", "expected add, list, remove, subscribe or unsubscribe");
 	if (!strcmp(argv[0], "list"))
 		return trust_list(c, argc, argv, json);
 	if (json)

@@ -51,8 +51,14 @@ const struct cmd commands[] = {
 	{ "import", cmd_import, NEEDS_STORE, "FILE",
 	  "verify and add a release from an offline bundle", import_options },
 	{ "trust", cmd_trust, NEEDS_STORE,
-	  "add NAME PUBKEY|PUBFILE | list | remove NAME [PUBKEY|PUBFILE]",
+	  "add NAME PUBKEY|PUBFILE | list | remove NAME [PUBKEY|PUBFILE] | (un)subscribe CURATOR_KEY [network options]",
 	  "decide which publisher key a name means", json_options },
+	{ "curate", cmd_curate, NEEDS_STORE, "add NAME PUBKEY | remove NAME | list [KEY]",
+	  "publish the next version of one's signed curator name list", curate_options },
+	{ "search", cmd_search, NEEDS_STORE, "TEXT",
+	  "look through the signed catalogs of every publisher known here", search_options },
+	{ "catalog", cmd_catalog, NEEDS_STORE, "KEY",
+	  "list what one publisher's signed catalog holds", catalog_options },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
 

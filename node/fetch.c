@@ -652,7 +652,8 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	if ((ret = check_meta_files(&f)) ||
 	    (ret = wait_for(&f, "manifest", manifest_done)) < 0)
 		goto out;
-	if ((ret = ws_fetch_check_manifest(&f))) {
+	if ((o->peers_hook && (ret = o->peers_hook(o->peers_ctx, f.t, msg))) ||
+	    (ret = ws_fetch_check_manifest(&f))) {
 		/* refused before any model data: keep nothing of it */
 		ws_lt_remove(f.t);
 		f.t = NULL;

@@ -70,6 +70,12 @@ struct ws_fetch_opts {
 				     * metadata and the manifest) */
 	void (*progress)(void *ctx, const struct ws_fetch_progress *p);
 	void *progress_ctx;
+	/* called once the torrent's manifest has come from peers, before it
+	 * is checked (fetch by name: what peers told, node/evidence.h); a
+	 * nonzero return ends the fetch with that error and *msg.  May be
+	 * NULL. */
+	int (*peers_hook)(void *ctx, ws_lt_torrent *t, char **msg);
+	void *peers_ctx;
 };
 
 enum { WS_ORIGIN_FALLBACK = 0, WS_ORIGIN_OFF = 1, WS_ORIGIN_ONLY = 2 };
@@ -98,6 +104,10 @@ struct ws_fetch_result {
 				     * passed libtorrent's check */
 	int whole_file_check;       /* the v2 piece layers did not all come:
 				     * whole files were SHA-256 checked */
+	int64_t stale_offered;      /* fetch by name: the DHT offered this
+				     * version while a peer showed a newer
+				     * one signed by the publisher, which was
+				     * fetched instead (0: no such thing) */
 };
 
 /*

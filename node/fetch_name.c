@@ -1,10 +1,12 @@
 /* fetch_name.c - fetch NAME[@V]: resolve the signed pointer, fill the
  * chain below it, fetch the release (fetch.h) */
+#include "evidence.h"
 #include "fetch_impl.h"
 #include "names.h"
 #include "proto/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A release link for a resolved pointer. */
@@ -49,11 +51,84 @@ static int fill_link(struct ws_store *st, const struct ws_fetch_opts *o,
 				 "%lld: %s", name, (long long)v, msg && *msg ? *msg : ws_strerror(ret));
 	link_for(&p, pk, name, &mo.link);
 	mo.manifest_only = 1;
+	mo.peers_hook = NULL;
 	mo.torrent = NULL;
 	ret = ws_fetch_run(st, &mo, &r, msg);
 	if (ret == 0)
 		ws_fetch_result_release(&r);
 	return ret;
+}
+
+/* What the peers of a fetch by name told (node/evidence.h). */
+struct peers_check {
+	struct ws_store *st;
+	const uint8_t *pk;
+	const char *name;
+	int latest;                 /* fetching the latest: newer is news */
+	int64_t fetching;           /* the version being fetched */
+	int64_t offered;            /* the version the DHT offered */
+	struct ws_pointer newer;    /* a newer pointer a peer showed */
+	int have_newer;
+};
+
+static int check_peers(void *ctx, ws_lt_torrent *t, char **msg)
+{
+	struct peers_check *pc = ctx;
+	struct ws_evidence_seen seen;
+	char detail[256];
+	int ret;
+
+	memset(&seen, 0, sizeof(seen));
+	if ((ret = ws_evidence_take(pc->st, t, pc->pk, pc->name, &seen)))
+		return ws_seterr(msg, ret, "cannot keep what peers showed of '%s' in the "
+				 "index: %s", pc->name, ws_strerror(ret));
+	/* and tell the peers what this node knows */
+	ws_evidence_offer(pc->st, t, pc->pk, pc->name);
+	if (seen.equivocations && seen.equivocated_version == pc->fetching)
+		return ws_seterr(msg, WS_EEQUIVOCATION,
+				 "equivocation: a peer showed two different pointers the "
+				 "publisher of '%s' signed for version %lld; both are kept as "
+				 "evidence (see 'weightsync log %s')", pc->name,
+				 (long long)pc->fetching, pc->name);
+	if (pc->latest && seen.have_newest && seen.newest.seq > pc->fetching) {
+		pc->newer = seen.newest;
+		pc->have_newer = 1;
+		snprintf(detail, sizeof(detail), "a peer showed version %lld signed by the "
+			 "publisher while the DHT offered version %lld (a freeze attempt?)",
+			 (long long)seen.newest.seq, (long long)pc->offered);
+		ws_index_log(pc->st->index, WS_EV_NEWER_SEEN, pc->pk, pc->name,
+			     seen.newest.seq, detail);
+		return ws_seterr(msg, WS_ESTALE, "'%s': %s", pc->name, detail);
+	}
+	return 0;
+}
+
+/* Fetch the release pointer p names, filling the chain below it first. */
+static int fetch_pointer(struct ws_store *st, const struct ws_fetch_opts *fo,
+			 const struct ws_pubkey *pk, const char *name,
+			 const struct ws_pointer *p, int resolve_timeout_ms,
+			 struct ws_fetch_result *res, char **msg)
+{
+	struct ws_fetch_opts ro = *fo;
+	int64_t known;
+	int ret;
+
+	if ((ret = ws_index_highest(st->index, pk->pk, name, &known)))
+		return ws_seterr(msg, ret, "cannot read the index: %s", ws_strerror(ret));
+	/* fill the chain: upwards to just below the target, or downwards
+	 * from the highest known to just above it */
+	if (known && p->version > known + 1)
+		for (int64_t v = known + 1; v < p->version && !ret; v++)
+			ret = fill_link(st, fo, pk, name, v, resolve_timeout_ms, msg);
+	else if (known && p->version < known)
+		for (int64_t v = known - 1; v > p->version && !ret; v--)
+			if (!is_known(st, pk->pk, name, v))
+				ret = fill_link(st, fo, pk, name, v, resolve_timeout_ms, msg);
+	if (ret)
+		return ret;
+	link_for(p, pk, name, &ro.link);
+	ro.torrent = NULL;
+	return ws_fetch_run(st, &ro, res, msg);
 }
 
 int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
@@ -62,8 +137,8 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 {
 	struct ws_fetch_opts fo = *o;
 	struct ws_pointer p, extra;
-	int64_t known;
-	double t0 = ws_fetch_now();
+	struct peers_check pc;
+	double t0 = ws_fetch_now(), resolved;
 	int ret, ignored = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -79,27 +154,33 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 		ws_names_resolve(st, fo.session, pk->pk, name, p.version, 2000, &extra,
 				 NULL, NULL);
 	}
-	if ((ret = ws_index_highest(st->index, pk->pk, name, &known))) {
-		ws_seterr(msg, ret, "cannot read the index: %s", ws_strerror(ret));
-		goto out;
-	}
-	/* fill the chain: upwards to just below the target, or downwards
-	 * from the highest known to just above it */
-	if (known && p.version > known + 1)
-		for (int64_t v = known + 1; v < p.version && !ret; v++)
-			ret = fill_link(st, &fo, pk, name, v, resolve_timeout_ms, msg);
-	else if (known && p.version < known)
-		for (int64_t v = known - 1; v > p.version && !ret; v--)
-			if (!is_known(st, pk->pk, name, v))
-				ret = fill_link(st, &fo, pk, name, v, resolve_timeout_ms, msg);
-	if (ret)
-		goto out;
-	link_for(&p, pk, name, &fo.link);
-	fo.torrent = NULL;
+	memset(&pc, 0, sizeof(pc));
+	pc.st = st;
+	pc.pk = pk->pk;
+	pc.name = name;
+	pc.latest = version == 0;
+	pc.fetching = pc.offered = p.version;
+	fo.peers_hook = check_peers;
+	fo.peers_ctx = &pc;
 	fo.started = t0;
-	double resolved = ws_fetch_now() - t0;
-	ret = ws_fetch_run(st, &fo, res, msg);
+	resolved = ws_fetch_now() - t0;
+	/* a peer that shows a newer signed pointer than the DHT did wins:
+	 * the DHT near a name can be made to serve an old one (a freeze) */
+	for (int tries = 0;; tries++) {
+		ret = fetch_pointer(st, &fo, pk, name, &p, resolve_timeout_ms, res, msg);
+		if (ret != WS_ESTALE || !pc.have_newer || tries == 3)
+			break;
+		p = pc.newer;
+		pc.fetching = p.version;
+		pc.have_newer = 0;
+		if (msg) {
+			free(*msg);
+			*msg = NULL;
+		}
+	}
 	res->resolve_seconds = resolved;
+	if (ret == 0 && pc.fetching != pc.offered)
+		res->stale_offered = pc.offered;
 out:
 	res->ignored_pointers = ignored;
 	if (!o->session)

@@ -17,6 +17,8 @@ extern "C" {
 #include <libtorrent/bencode.hpp>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/entry.hpp>
+#include <libtorrent/extensions.hpp>
+#include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/file_storage.hpp>
 #include <libtorrent/hex.hpp>
 #include <libtorrent/ip_filter.hpp>
@@ -83,6 +85,70 @@ struct dht_lookup {
 	std::vector<struct ws_lt_dht_item> items;
 };
 
+/*
+ * Evidence in the extension handshake (node/evidence.h).  The plugin's
+ * callbacks run on libtorrent's network thread; the C side offers and
+ * takes through this state under its mutex, keyed by the torrent's best
+ * info-hash.  The handshake is sent before anything else on a connection,
+ * so a peer's evidence is in before its metadata or data.
+ */
+struct evidence_state {
+	std::mutex mu;
+	std::map<lt::sha1_hash, std::string> offers;
+	std::map<lt::sha1_hash, std::vector<std::string>> received;
+};
+
+namespace {
+struct evidence_peer final : lt::peer_plugin {
+	std::shared_ptr<evidence_state> st;
+	lt::sha1_hash ih;
+	evidence_peer(std::shared_ptr<evidence_state> s, lt::sha1_hash h)
+		: st(std::move(s)), ih(h) {}
+	void add_handshake(lt::entry &h) override
+	{
+		std::lock_guard<std::mutex> g(st->mu);
+		auto it = st->offers.find(ih);
+		if (it != st->offers.end() && !it->second.empty())
+			h["ws_evidence"] = it->second;
+	}
+	bool on_extension_handshake(lt::bdecode_node const &h) override
+	{
+		if (h.type() != lt::bdecode_node::dict_t)
+			return true;
+		lt::string_view v = h.dict_find_string_value("ws_evidence");
+		if (!v.empty() && v.size() <= WS_LT_EVIDENCE_MAX) {
+			std::lock_guard<std::mutex> g(st->mu);
+			auto &q = st->received[ih];
+			if (q.size() < 64)
+				q.emplace_back(v.data(), v.size());
+		}
+		return true;
+	}
+};
+
+struct evidence_torrent final : lt::torrent_plugin {
+	std::shared_ptr<evidence_state> st;
+	lt::sha1_hash ih;
+	evidence_torrent(std::shared_ptr<evidence_state> s, lt::sha1_hash h)
+		: st(std::move(s)), ih(h) {}
+	std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const &) override
+	{
+		return std::make_shared<evidence_peer>(st, ih);
+	}
+};
+
+struct evidence_plugin final : lt::plugin {
+	std::shared_ptr<evidence_state> st;
+	explicit evidence_plugin(std::shared_ptr<evidence_state> s) : st(std::move(s)) {}
+	std::shared_ptr<lt::torrent_plugin> new_torrent(lt::torrent_handle const &h,
+							lt::client_data_t) override
+	{
+		/* info_hashes() reads the torrent directly: safe on this thread */
+		return std::make_shared<evidence_torrent>(st, h.info_hashes().get_best());
+	}
+};
+}
+
 struct ws_lt_session {
 	/* with defer_start: the io_context the session runs on, the thread
 	 * that runs it (started by start_network), and what to do then */
@@ -104,6 +170,7 @@ struct ws_lt_session {
 	 * it, let go while waiting for alerts (pump) */
 	std::mutex mu;
 	std::unique_ptr<lt::session> ses;
+	std::shared_ptr<evidence_state> evidence;
 	std::vector<std::unique_ptr<ws_lt_torrent>> torrents;
 	/* lookups under way, by pk || salt; several threads may look the
 	 * same item up at once, each with its own entry */
@@ -712,6 +779,8 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 						 cfg->bootstrap[i] ? cfg->bootstrap[i] : "");
 			s->bootstrap.push_back(cfg->bootstrap[i]);
 		}
+		s->evidence = std::make_shared<evidence_state>();
+		params.extensions.push_back(std::make_shared<evidence_plugin>(s->evidence));
 		if (cfg->defer_start) {
 			for (size_t i = 0; i < cfg->n_first_peers; i++) {
 				std::string host;
@@ -1593,6 +1662,13 @@ extern "C" int ws_lt_remove(ws_lt_torrent *t)
 	int ret = 0;
 	lock_t lk(s->mu);
 	try {
+		lt::sha1_hash ih = t->h.info_hashes().get_best();
+		{
+			/* what was offered and received for it goes with it */
+			std::lock_guard<std::mutex> g(s->evidence->mu);
+			s->evidence->offers.erase(ih);
+			s->evidence->received.erase(ih);
+		}
 		s->ses->remove_torrent(t->h);
 	} catch (...) {
 		ret = WS_ENETWORK;
@@ -1742,4 +1818,63 @@ extern "C" int ws_lt_dht_get(ws_lt_session *s, const uint8_t pk[32],
 	} catch (...) {
 		return WS_ENETWORK;
 	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* evidence between peers                                                 */
+
+extern "C" int ws_lt_evidence_offer(ws_lt_torrent *t, const uint8_t *data, size_t len)
+{
+	if (!t || len > WS_LT_EVIDENCE_MAX || (len && !data))
+		return -EINVAL;
+	try {
+		lt::sha1_hash ih = t->h.info_hashes().get_best();
+		std::lock_guard<std::mutex> g(t->s->evidence->mu);
+		t->s->evidence->offers[ih].assign(reinterpret_cast<const char *>(data), len);
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_evidence_take(ws_lt_torrent *t, struct ws_lt_blob **out, size_t *n)
+{
+	std::vector<std::string> got;
+
+	if (!t || !out || !n)
+		return -EINVAL;
+	try {
+		lt::sha1_hash ih = t->h.info_hashes().get_best();
+		std::lock_guard<std::mutex> g(t->s->evidence->mu);
+		auto it = t->s->evidence->received.find(ih);
+		if (it != t->s->evidence->received.end())
+			got.swap(it->second);
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+	*out = nullptr;
+	*n = 0;
+	if (got.empty())
+		return 0;
+	struct ws_lt_blob *b = static_cast<struct ws_lt_blob *>(calloc(got.size(), sizeof(*b)));
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < got.size(); i++) {
+		b[i].data = static_cast<uint8_t *>(malloc(got[i].size() ? got[i].size() : 1));
+		if (!b[i].data) {
+			for (size_t j = 0; j < i; j++)
+				free(b[j].data);
+			free(b);
+			return -ENOMEM;
+		}
+		memcpy(b[i].data, got[i].data(), got[i].size());
+		b[i].len = got[i].size();
+	}
+	*out = b;
+	*n = got.size();
+	return 0;
 }

@@ -528,6 +528,33 @@ int ws_lt_dht_get(ws_lt_session *s, const uint8_t pk[32], const char *salt,
 		  int timeout_ms, int first_only, struct ws_lt_dht_item *items,
 		  size_t max, size_t *n);
 
+/* ---- evidence between peers (node/evidence.h) ---- */
+
+/* the most bytes one peer's evidence may hold; more is dropped unread */
+#define WS_LT_EVIDENCE_MAX 16384
+
+/*
+ * ws_lt_evidence_offer - the bytes (len at most WS_LT_EVIDENCE_MAX; 0
+ * offers nothing) this session sends, in the BitTorrent extension
+ * handshake (key "ws_evidence"), to every peer it meets in t's swarm from
+ * now on.  Replaces what was offered before.  Returns 0, -EINVAL.
+ */
+int ws_lt_evidence_offer(ws_lt_torrent *t, const uint8_t *data, size_t len);
+
+/* One peer's evidence, as it came: untrusted bytes. */
+struct ws_lt_blob {
+	uint8_t *data;              /* malloc'd */
+	size_t len;
+};
+
+/*
+ * ws_lt_evidence_take - what peers of t sent in their extension handshakes
+ * since the last call (at most 64 kept between calls), taken: *out is a
+ * malloc'd array of *n blobs (free each data, then the array; *out is NULL
+ * when *n is 0).  Nothing in it is checked here.
+ */
+int ws_lt_evidence_take(ws_lt_torrent *t, struct ws_lt_blob **out, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif

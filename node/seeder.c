@@ -1,6 +1,7 @@
 /* seeder.c - the long-running seeding node (see seeder.h) */
 #include "seeder.h"
 #include "fetch.h"
+#include "evidence.h"
 #include "http.h"
 #include "names.h"
 #include "server.h"
@@ -414,6 +415,8 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 		logf_(&nd, "serving HTTP on port %d", ws_http_port(nd.http));
 	}
 	sync_releases(&nd);
+	for (size_t i = 0; i < nd.n; i++)
+		ws_evidence_exchange(nd.st, nd.rel[i].t, nd.rel[i].mhash);
 	write_status(&nd, "running");
 	keep_names_alive(&nd, 1);
 	while (!*o->stop) {
@@ -433,6 +436,9 @@ int ws_seed_run(struct ws_store *st, const struct ws_seed_opts *o, char **msg)
 		}
 		sync_releases(&nd);
 		keep_names_alive(&nd, 0);
+		/* newer pointers and equivocation, told to and by peers */
+		for (size_t i = 0; i < nd.n; i++)
+			ws_evidence_exchange(nd.st, nd.rel[i].t, nd.rel[i].mhash);
 		mirror_followed(&nd);
 		write_status(&nd, "running");
 	}

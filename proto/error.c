@@ -20,6 +20,7 @@ const char *ws_strerror(int code)
 	case WS_EUNTRUSTED: return "publisher key is not trusted for this name";
 	case WS_EMISMATCH: return "files disagree with the manifest";
 	case WS_EMANIFEST: return "malformed manifest or signature";
+	case WS_ESTALE: return "a newer signed version is known to a peer";
 	case WS_EFORMAT: return "malformed input";
 	case WS_ETOOBIG: return "input too large";
 	case WS_EPATH: return "unsafe path";

@@ -28,6 +28,7 @@ enum ws_error {
 	WS_EMISMATCH = -(WS_E_BASE + 9),   /* files or sizes disagree with the manifest */
 	WS_EMANIFEST = -(WS_E_BASE + 10),  /* a release's manifest or signature
 					    * from outside is malformed */
+	WS_ESTALE = -(WS_E_BASE + 11),     /* a peer holds a newer signed version */
 	WS_EVERIFY_LAST = -(WS_E_BASE + 99),
 	/* other failures */
 	WS_EFORMAT = -(WS_E_BASE + 100),   /* malformed input (manifest, key, signature) */

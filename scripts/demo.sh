@@ -7,8 +7,11 @@
 # demo-model` by name, verifies it, and its node seeds it and keeps the
 # pointer alive; the publisher goes offline for good; C (127.0.0.4) fetches
 # demo-model by name from what is left, verifies, audits, and catches one
-# changed byte.  Every process is stopped by PID and the temporary folder
-# removed at the end.
+# changed byte.  B is also a curator (a signed name list saying which key
+# demo-model means) and keeps A's signed catalog: a newcomer D holding only
+# B's curator key fetches demo-model by name and finds it with `search`.
+# Every process is stopped by PID and the temporary folder removed at the
+# end.
 set -eu
 WS=${WS_BIN:-$(dirname "$0")/../build/weightsync}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -59,7 +62,8 @@ ls -l "$DEMO/demo-model"
 
 step "publisher A: a key (minisign format) and a signed release of demo-model"
 ws A keygen --no-password
-ws A publish "$DEMO/demo-model" --name demo-model --copy --origin "hf://demo/demo-model@0000000"
+ws A publish "$DEMO/demo-model" --name demo-model --copy --origin "hf://demo/demo-model@0000000" \
+	--license apache-2.0 --description "a generated demo model (safetensors shards)"
 REL_A=$(ws A show demo-model --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])')
 
 step "minisign itself verifies the manifest"
@@ -72,7 +76,7 @@ start_node B 127.0.0.3 "$PB" --bootstrap "127.0.0.4:$PC" --bootstrap "127.0.0.2:
 start_node C 127.0.0.4 "$PC" --bootstrap "127.0.0.3:$PB" --bootstrap "127.0.0.2:$PA"
 start_node A 127.0.0.2 "$PA" $BOOT
 wait_until 30 "A's DHT" dht_ready A
-wait_until 30 "A's name pointer in the DHT" grep -q "put 2 signed name pointers" "$DEMO/A.log"
+wait_until 30 "A's name pointer in the DHT" grep -q "put [0-9]* signed name pointers" "$DEMO/A.log"
 ws A status
 
 step "B trusts the publisher's key for demo-model, then: weightsync fetch demo-model"
@@ -83,6 +87,13 @@ WEIGHTSYNC_HOME="$DEMO/B" "$WS" fetch demo-model $BOOT --listen 127.0.0.3:0 --ti
 step "B's node picks up the release by itself, seeds it and re-puts its pointer"
 wait_until 30 "B to seed" seeds B demo-model@1
 ws B status
+
+step "B is also a curator: it signs a name list (demo-model means A's key) and keeps A's signed catalog"
+ws B keygen --no-password
+ws B curate add demo-model "$DEMO/A/keys/publisher.key.pub"
+WEIGHTSYNC_HOME="$DEMO/B" "$WS" catalog "$DEMO/A/keys/publisher.key.pub" $BOOT --listen 127.0.0.3:0
+wait_until 30 "B to seed its curator list" seeds B curator@1
+wait_until 30 "B to seed A's catalog" seeds B catalog@1
 
 step "the publisher goes offline for good"
 kill "$PID_A"
@@ -102,6 +113,14 @@ echo "every file C received is byte-identical to what A published"
 
 step "C audits its store"
 ws C audit demo-model
+
+step "newcomer D (127.0.0.5) holds only B's curator key: subscribe, fetch demo-model by name, search"
+ws D trust subscribe "$DEMO/B/keys/publisher.key.pub"
+WEIGHTSYNC_HOME="$DEMO/D" "$WS" fetch demo-model --bootstrap "127.0.0.3:$PB" \
+	--listen 127.0.0.5:0 --timeout 30
+WEIGHTSYNC_HOME="$DEMO/D" "$WS" search safetensors --bootstrap "127.0.0.3:$PB" \
+	--listen 127.0.0.5:0 --timeout 5 | tee "$DEMO/search.out"
+grep -q "^demo-model@1 " "$DEMO/search.out"
 
 step "changing one byte in the middle of one of C's shards"
 REL_C=$(ws C show demo-model --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])')

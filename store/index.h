@@ -205,6 +205,15 @@ int ws_index_get_pointer(ws_index *ix, const uint8_t pk[32], const char *salt,
  * node re-puts into the DHT.  *out malloc'd (free()). */
 int ws_index_pointers(ws_index *ix, struct ws_pointer **out, size_t *n);
 
+/*
+ * ws_index_name_pointers - every pointer kept for (pk, name): salt "NAME"
+ * and every "NAME@V", every value (evidence included), ordered by salt
+ * then seq.  *out malloc'd (free()).  What a node tells its peers
+ * (node/evidence.h).
+ */
+int ws_index_name_pointers(ws_index *ix, const uint8_t pk[32], const char *name,
+			   struct ws_pointer **out, size_t *n);
+
 /* ---- followed names ---- */
 
 /* ws_index_follow - mirror every new version of name by key pk; with
@@ -254,6 +263,10 @@ enum ws_event_kind {
 	WS_EV_ROLLBACK_REFUSED, WS_EV_FORK_REFUSED, WS_EV_GAP_REFUSED,
 	WS_EV_TRUST_ADD, WS_EV_TRUST_REMOVE, WS_EV_POINTER_EQUIVOCATION,
 	WS_EV_FOLLOW, WS_EV_UNFOLLOW,
+	WS_EV_CURATED,          /* a subscribed curator maps the name to pk */
+	WS_EV_UNCURATED,        /* ... and no longer does */
+	WS_EV_CURATOR_LIST,     /* a curator list version was read (name "curator") */
+	WS_EV_NEWER_SEEN,       /* a peer showed a newer signed pointer */
 };
 
 struct ws_event {
@@ -269,6 +282,15 @@ struct ws_event {
 
 /* ws_event_kind_name - "accepted", "equivocation", ... */
 const char *ws_event_kind_name(int kind);
+
+/*
+ * ws_index_log - append an event of kind (with pk, name, version, detail;
+ * pk and detail may be NULL) in a transaction of its own: for what the
+ * node learns outside the index's own rules (curator lists, evidence from
+ * peers).  Returns 0 or an error.
+ */
+int ws_index_log(ws_index *ix, int kind, const uint8_t *pk, const char *name,
+		 int64_t version, const char *detail);
 
 /* ws_index_events - events of name (every name when NULL), oldest first. */
 int ws_index_events(ws_index *ix, const char *name, struct ws_event **out,

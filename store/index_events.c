@@ -50,6 +50,21 @@ int ix_log_event(ws_index *ix, MDB_txn *txn, int kind, const uint8_t *pk,
 	return ix_err(mdb_put(txn, ix->events, &k, &v, MDB_APPEND));
 }
 
+int ws_index_log(ws_index *ix, int kind, const uint8_t *pk, const char *name,
+		 int64_t version, const char *detail)
+{
+	MDB_txn *txn;
+	int rc = ix_begin(ix, 0, &txn);
+
+	if (rc)
+		return rc;
+	if ((rc = ix_log_event(ix, txn, kind, pk, name, version, NULL, detail))) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return ix_err(mdb_txn_commit(txn));
+}
+
 /* ---- events ---- */
 
 const char *ws_event_kind_name(int kind)
@@ -66,6 +81,10 @@ const char *ws_event_kind_name(int kind)
 	case WS_EV_POINTER_EQUIVOCATION: return "pointer-equivocation";
 	case WS_EV_FOLLOW: return "follow";
 	case WS_EV_UNFOLLOW: return "unfollow";
+	case WS_EV_CURATED: return "curated";
+	case WS_EV_UNCURATED: return "uncurated";
+	case WS_EV_CURATOR_LIST: return "curator-list";
+	case WS_EV_NEWER_SEEN: return "newer-seen";
 	}
 	return "unknown";
 }

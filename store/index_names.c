@@ -206,6 +206,43 @@ int ws_index_pointers(ws_index *ix, struct ws_pointer **out, size_t *n)
 	return 0;
 }
 
+struct nptr_ctx {
+	const char *name;
+	struct ix_list l;
+};
+
+static int nptr_fn(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+	struct nptr_ctx *ctx = vctx;
+	struct ws_pointer p;
+	size_t nl = strlen(ctx->name);
+	int ret;
+
+	if ((ret = decode_pointer(k, v, &p)))
+		return ret;
+	/* the prefix also matches longer names ("llama" and "llama-2") */
+	if (p.salt[nl] == '\0' || p.salt[nl] == '@')
+		ix_push(&ctx->l, &p, sizeof(p));
+	return 0;
+}
+
+int ws_index_name_pointers(ws_index *ix, const uint8_t pk[32], const char *name,
+			   struct ws_pointer **out, size_t *n)
+{
+	uint8_t kb[32 + WS_SALT_MAX + 1];
+	struct nptr_ctx ctx = { .name = name };
+	size_t plen = pointer_prefix(kb, pk, name) - 1;  /* without the NUL */
+	int rc = ix_scan_read(ix, ix->pointers, kb, plen, nptr_fn, &ctx);
+
+	if (rc) {
+		free(ctx.l.items);
+		return rc;
+	}
+	*out = ctx.l.items;
+	*n = ctx.l.n;
+	return 0;
+}
+
 /* ---- follows and trust: keys are name NUL pk(32) ---- */
 
 static size_t trust_key(uint8_t *k, const char *name, const uint8_t pk[32])

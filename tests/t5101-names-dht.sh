@@ -9,33 +9,6 @@ make_model "$TMP/model" 3000000
 A=127.0.0.2 B=127.0.0.3 C=127.0.0.4 R=127.0.0.5
 
 boot() { echo "--bootstrap 127.0.0.10:$(port_of D0) --bootstrap 127.0.0.12:$(port_of D2)"; }
-dht_has_nodes() {
-	WEIGHTSYNC_HOME=$TMP/$1 "$WS_BIN" status --json | python3 -c 'import json, sys
-sys.exit(0 if json.load(sys.stdin)["dht_nodes"] >= 2 else 1)'
-}
-
-# start_dht P BASE N - N DHT nodes P0..P(N-1) on BASE0..BASE(N-1) (BASE is
-# "127.0.0.1" for 127.0.0.10...), bootstrapping from the first two, on the
-# ports in $TMP/P*.port when known (a restart keeps its addresses)
-start_dht() {
-	sd_i=0
-	while [ $sd_i -lt $3 ]; do
-		[ -f $TMP/$1$sd_i.port ] || free_port $2$sd_i >$TMP/$1$sd_i.port
-		sd_i=$((sd_i + 1))
-	done
-	sd_i=0
-	while [ $sd_i -lt $3 ]; do
-		NODE_PORT=$(port_of $1$sd_i) start_node $1$sd_i $2$sd_i \
-			--bootstrap ${2}0:$(port_of ${1}0) --bootstrap ${2}1:$(port_of ${1}1) ||
-			return 1
-		sd_i=$((sd_i + 1))
-	done
-	sd_i=0
-	while [ $sd_i -lt $3 ]; do
-		wait_for 30 "dht_has_nodes $1$sd_i" || return 1
-		sd_i=$((sd_i + 1))
-	done
-}
 
 test_expect_success 'a five-node DHT on loopback' '
 	start_dht D 127.0.0.1 5

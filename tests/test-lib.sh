@@ -302,3 +302,34 @@ test_done() {
 	echo "1..$test_count"
 	[ "$test_failed" -eq 0 ]
 }
+
+# ---- a loopback DHT (the t5NNN name tests) ----
+
+# dht_has_nodes NAME - the node of home NAME has at least two DHT nodes
+dht_has_nodes() {
+	WEIGHTSYNC_HOME=$TMP/$1 "$WS_BIN" status --json | python3 -c 'import json, sys
+sys.exit(0 if json.load(sys.stdin)["dht_nodes"] >= 2 else 1)'
+}
+
+# start_dht P BASE N - N DHT nodes P0..P(N-1) on BASE0..BASE(N-1) (BASE is
+# "127.0.0.1" for 127.0.0.10...), bootstrapping from the first two, on the
+# ports in $TMP/P*.port when known (a restart keeps its addresses)
+start_dht() {
+	sd_i=0
+	while [ $sd_i -lt $3 ]; do
+		[ -f $TMP/$1$sd_i.port ] || free_port $2$sd_i >$TMP/$1$sd_i.port
+		sd_i=$((sd_i + 1))
+	done
+	sd_i=0
+	while [ $sd_i -lt $3 ]; do
+		NODE_PORT=$(port_of $1$sd_i) start_node $1$sd_i $2$sd_i \
+			--bootstrap ${2}0:$(port_of ${1}0) --bootstrap ${2}1:$(port_of ${1}1) ||
+			return 1
+		sd_i=$((sd_i + 1))
+	done
+	sd_i=0
+	while [ $sd_i -lt $3 ]; do
+		wait_for 30 "dht_has_nodes $1$sd_i" || return 1
+		sd_i=$((sd_i + 1))
+	done
+}
