@@ -287,6 +287,19 @@ int main(int argc, char **argv)
 	seed("hf", "blob-link", 1, text, strlen(text));
 	free(text);
 
+	text = xasprintf("{\"_id\": \"0\", \"id\": \"org/demo\", \"sha\": "
+			 "\"0123456789abcdef0123456789abcdef01234567\", \"private\": false, "
+			 "\"siblings\": [{\"rfilename\": \"config.json\", \"size\": 25, "
+			 "\"blobId\": \"89abcdef0123456789abcdef0123456789abcdef\"}, "
+			 "{\"rfilename\": \"model.safetensors\", \"size\": %llu, "
+			 "\"blobId\": \"0123456789abcdef0123456789abcdef01234567\", "
+			 "\"lfs\": {\"sha256\": \"%s\", \"size\": %llu, \"pointerSize\": 134}}, "
+			 "{\"rfilename\": \"onnx/model.onnx\", \"size\": 0, "
+			 "\"blobId\": \"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391\"}]}",
+			 (unsigned long long)h[0].size, hex, (unsigned long long)h[0].size);
+	seed("hub", "record.json", -1, text, strlen(text));
+	free(text);
+
 	bundle(rel, "release.tar", 0);
 	bundle(rel, "release.tar.zst", 1);
 	torrent(rel, h);

@@ -214,8 +214,8 @@ static int cmp_path(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int parse_info(const char *body, size_t len, const char *repo, struct ws_hub_repo *out,
-		      char **msg)
+int ws_hub_parse_record(const char *body, size_t len, const char *repo, struct ws_hub_repo *out,
+			char **msg)
 {
 	json_error_t jerr;
 	json_t *j = json_loadb(body, len, 0, &jerr), *sib, *s;
@@ -326,7 +326,7 @@ int ws_hub_info(const struct ws_hub *h, const char *repo, const char *revision,
 		free(what);
 		free(d);
 	} else {
-		ret = parse_info(b.data, b.len, repo, out, msg);
+		ret = ws_hub_parse_record(b.data, b.len, repo, out, msg);
 	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(e);

@@ -88,6 +88,16 @@ int ws_hub_info(const struct ws_hub *h, const char *repo, const char *revision,
 void ws_hub_repo_release(struct ws_hub_repo *r);
 
 /*
+ * ws_hub_parse_record - the API's answer (body, len bytes, untrusted) as
+ * ws_hub_info reads it: a 40-hex "sha", every "rfilename" a safe relative
+ * path listed once, a size and blob id for each, and for LFS files a
+ * SHA-256 and the same size.  Returns 0 or WS_EFORMAT / WS_EPATH (*out
+ * untouched but zeroed).  ws_hub_repo_release frees out.
+ */
+int ws_hub_parse_record(const char *body, size_t len, const char *repo, struct ws_hub_repo *out,
+			char **msg);
+
+/*
  * ws_hub_select - select the files matched by any include pattern (all
  * when there is none) and by no exclude pattern.  Patterns are shell
  * globs matched against the whole path where '*' also matches '/', and a
