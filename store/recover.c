@@ -495,6 +495,21 @@ static int index_complete(struct ws_store *st, const struct jrec *r)
 	return yes;
 }
 
+/* 1 when the index holds another manifest for r's name and version */
+static int index_other(struct ws_store *st, const struct jrec *r)
+{
+	struct ws_release rel;
+	uint8_t mhash[32];
+	int yes = 0;
+
+	ws_manifest_hash(r->manifest, r->mlen, mhash);
+	if (ws_index_get(st->index, r->m.publisher.pk, r->m.name, r->m.version, &rel) == 0) {
+		yes = memcmp(rel.mhash, mhash, 32) != 0;
+		ws_release_release(&rel);
+	}
+	return yes;
+}
+
 int ws_journal_commit(struct ws_store *st, const struct ws_journal *j,
 		      int *kept, char **msg)
 {
@@ -536,6 +551,11 @@ int ws_journal_commit(struct ws_store *st, const struct ws_journal *j,
 		 * this release */
 		if (index_complete(st, &r))
 			ret = WS_EEXIST;
+		else if (index_other(st, &r) &&
+			 (ret = ws_index_add(st->index, r.manifest, r.mlen, r.sig, r.slen,
+					     &r.m, NULL, 0, msg)) && ret != WS_EEXIST)
+			;       /* another manifest holds the version: the index
+				 * keeps the evidence and refuses (equivocation) */
 		else
 			ret = ws_seterr(msg, -EEXIST, "'%s' is in the way: no index entry names "
 					"it; remove it (see 'weightsync audit') and try again", dst);
