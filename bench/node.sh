@@ -70,7 +70,8 @@ sleep 5   # the node's routing table fills; the publisher's second put settles
 
 echo "$NODES-node DHT on 127.0.0.50..$((49 + NODES)), publisher on 127.0.0.6," \
 	"warm node on 127.0.0.7, $RUNS runs (4 MiB releases)"
-printf '%-4s %14s %14s %12s %12s\n' run inproc_first_s node_first_s inproc_tot_s node_tot_s
+printf '%-4s %14s %14s %12s %12s %14s %14s\n' run inproc_first_s node_first_s inproc_tot_s \
+	node_tot_s inproc_resolve node_resolve
 r=0
 while [ $r -lt "$RUNS" ]; do
 	h=$D/f$r
@@ -81,8 +82,9 @@ while [ $r -lt "$RUNS" ]; do
 		>$D/n$r.json 2>$D/n$r.err || cat $D/n$r.err
 	python3 -c 'import json, sys
 i, n = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-print("%-4s %14.3f %14.3f %12.3f %12.3f" % (sys.argv[3], i["first_data_seconds"],
-      n["first_data_seconds"], i["seconds"], n["seconds"]))' $D/i$r.json $D/n$r.json $r
+print("%-4s %14.3f %14.3f %12.3f %12.3f %14.3f %14.3f" % (sys.argv[3],
+      i["first_data_seconds"], n["first_data_seconds"], i["seconds"], n["seconds"],
+      i["resolve_seconds"], n["resolve_seconds"]))' $D/i$r.json $D/n$r.json $r
 	r=$((r + 1))
 done | tee $D/table
 python3 - $D/table <<'PY'
