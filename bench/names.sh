@@ -10,41 +10,11 @@
 # (--json) gives resolve_seconds and first_data_seconds, measured from the
 # command's start.  Target: median first byte under 2 s.
 set -u
-WS=${WS_BIN:?set WS_BIN}
 RUNS=${WS_BENCH_NAME_RUNS:-7}
-NODES=${WS_BENCH_DHT_NODES:-20}
 here=$(cd "$(dirname "$0")" && pwd)
-D=$(mktemp -d "${WS_BENCH_DIR:-/tmp}/ws-bench-names.XXXXXX")
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do
-		i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-		kill -9 "$p" 2>/dev/null
-	done
-	rm -rf "$D"
-}
-trap cleanup EXIT INT TERM
-port() { python3 -c 'import socket, sys
-s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"; }
-status_ok() { WEIGHTSYNC_HOME=$1 "$WS" status >/dev/null 2>&1; }
-wait_ok() { wo_n=$(($1 * 10)); shift; wo_i=0; until "$@"; do wo_i=$((wo_i+1)); [ $wo_i -lt $wo_n ] || return 1; sleep 0.1; done; }
-
-P0=$(port 127.0.0.30) P1=$(port 127.0.0.31)
-BOOT="--bootstrap 127.0.0.30:$P0 --bootstrap 127.0.0.31:$P1"
-i=0
-while [ $i -lt "$NODES" ]; do
-	a=127.0.0.$((30 + i))
-	p=$([ $i -eq 0 ] && echo $P0 || { [ $i -eq 1 ] && echo $P1 || port $a; })
-	WEIGHTSYNC_HOME=$D/n$i "$WS" seed --listen $a:$p $BOOT 2>>$D/n$i.log &
-	PIDS="$PIDS $!"
-	i=$((i + 1))
-done
-i=0
-while [ $i -lt "$NODES" ]; do
-	wait_ok 20 status_ok $D/n$i || { echo "names.sh: node $i did not start" >&2; cat $D/n$i.log >&2; exit 1; }
-	i=$((i + 1))
-done
+. "$here/dht.lib"
+bench_init names
+start_dht 30 || exit 1
 python3 "$here/../tests/gen_model.py" $D/model 8388608
 WEIGHTSYNC_HOME=$D/pub "$WS" keygen --no-password >/dev/null 2>&1
 WEIGHTSYNC_HOME=$D/pub "$WS" publish $D/model --name bench-name >/dev/null

@@ -77,6 +77,8 @@ static json_t *make_request(const struct fetch_target *t, const struct ws_fetch_
 	json_object_set_new(req, "peers", peers);
 	if (fo->stall_timeout)
 		json_object_set_new(req, "timeout", json_integer(fo->stall_timeout));
+	/* the node measures first_data_seconds from this command's start */
+	json_object_set_new(req, "started", json_real(fo->started));
 	if (t->detach)
 		json_object_set_new(req, "detach", json_true());
 	return req;

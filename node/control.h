@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #define WS_CTL_SOCKET_FILE "node.sock"
-#define WS_CTL_LINE_MAX (1u << 20)   /* a .torrent in base64 fits */
+#define WS_CTL_LINE_MAX (96u << 20)  /* a 64 MiB .torrent in base64 fits */
 
 /*
  * ws_ctl_listen - bind HOME/node.sock (replacing a stale one: the caller

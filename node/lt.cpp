@@ -45,6 +45,7 @@ extern "C" {
 #include <cstring>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <new>
 #include <string>
@@ -169,6 +170,12 @@ struct ws_lt_session {
 	 * using the session: held by every entry point that reads or writes
 	 * it, let go while waiting for alerts (pump) */
 	std::mutex mu;
+	/* one thread at a time waits on libtorrent (pumping); the others
+	 * wait on cv for alerts_seen to move, so none sleeps through the
+	 * alert it waits for because another thread popped it */
+	bool pumping;
+	unsigned long alerts_seen;
+	std::condition_variable cv;
 	std::unique_ptr<lt::session> ses;
 	std::shared_ptr<evidence_state> evidence;
 	std::vector<std::unique_ptr<ws_lt_torrent>> torrents;
@@ -599,21 +606,42 @@ using lock_t = std::unique_lock<std::mutex>;
 /*
  * Wait up to ms for alerts and handle every one that is queued.  lk holds
  * s->mu; it is let go during the wait, so other threads use the session
- * meanwhile.  When several threads pump, whoever pops an alert handles it
- * for all: each waiter finds its answer in the shared state, at worst one
- * wait later.
+ * meanwhile.  When several threads pump, one waits on libtorrent and
+ * handles what comes for all; the others wake as soon as it has, and find
+ * their answers in the shared state.
  */
 static void pump(ws_lt_session *s, int ms, lock_t &lk)
 {
 	std::vector<lt::alert *> alerts;
 
+	if (s->pumping) {
+		/* another thread waits on libtorrent: wake when it has handled
+		 * what came (its alerts may be ours) */
+		unsigned long const seen = s->alerts_seen;
+		s->cv.wait_for(lk, std::chrono::milliseconds(ms),
+			       [s, seen] { return s->alerts_seen != seen || !s->pumping; });
+		if (s->pumping || s->alerts_seen != seen)
+			return;
+		ms = 0; /* it gave up pumping: look at the queue ourselves */
+	}
+	s->pumping = true;
 	lk.unlock();
-	s->ses->wait_for_alert(std::chrono::milliseconds(ms));
+	try {
+		s->ses->wait_for_alert(std::chrono::milliseconds(ms));
+	} catch (...) {
+		lk.lock();
+		s->pumping = false;
+		s->cv.notify_all();
+		throw;
+	}
 	lk.lock();
+	s->pumping = false;
 	/* alert pointers die at the next pop_alerts: handled under the lock */
 	s->ses->pop_alerts(&alerts);
 	for (lt::alert *a : alerts)
 		handle_alert(s, a);
+	s->alerts_seen++;
+	s->cv.notify_all();
 }
 
 /*
@@ -764,6 +792,8 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 		s->stats_seq = 0;
 		s->started = false;
 		s->first_added = false;
+		s->pumping = false;
+		s->alerts_seen = 0;
 
 		lt::session_params params(make_settings(cfg));
 		if (cfg->disk_io == WS_LT_DISK_POSIX)

@@ -205,6 +205,8 @@ static int parse_fetch(struct ws_server *sv, json_t *j, struct ws_xfer_req *req,
 		}
 		req->peers[req->npeers++] = xstrdup(s);
 	}
+	if (json_is_number(json_object_get(j, "started")))
+		req->started = json_number_value(json_object_get(j, "started"));
 	if (int_of(j, "timeout", 1, 604800, &v) == 0)
 		req->stall_timeout = (int)v;
 	if (int_of(j, "resolve_timeout", 1, 604800, &v) == 0)

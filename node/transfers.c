@@ -201,6 +201,8 @@ int ws_transfers_add(struct ws_transfers *xs, struct ws_xfer_req *req, int *id,
 	memset(req, 0, sizeof(*req));
 	x->added = ws_now();
 	x->t0 = ws_fetch_now();
+	if (x->req.started > 0 && x->req.started <= x->t0 && x->t0 - x->req.started < 3600)
+		x->t0 = x->req.started;
 	x->phase = "queued";
 	describe(x);
 	pthread_mutex_lock(&xs->mu);

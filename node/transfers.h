@@ -49,6 +49,10 @@ struct ws_xfer_req {
 	int stall_timeout;          /* seconds (0: 60) */
 	int resolve_ms;             /* WS_XFER_NAME: per lookup (0: 15000) */
 	int follow;                 /* started by the node for a followed name */
+	double started;             /* CLOCK_MONOTONIC seconds the client's
+				     * command started (same machine, same
+				     * clock), for first_data_seconds; 0: when
+				     * added */
 };
 
 struct ws_transfers;

@@ -40,14 +40,14 @@ test_expect_success 'the control socket is a socket of mode 0600' '
 '
 
 test_expect_success STRACE 'an in-process fetch (no node on C) opens a listen socket' '
-	WEIGHTSYNC_HOME=$TMP/C strace -f -qq -e trace=listen -o $TMP/strace.C \
+	ASAN_OPTIONS=detect_leaks=0 WEIGHTSYNC_HOME=$TMP/C strace -f -qq -e trace=listen -o $TMP/strace.C \
 		"$WS_BIN" fetch "$(cat $TMP/link)" --peer $A:$(port_of A) --listen $C:0 \
 		--no-dht --timeout 20 >/dev/null &&
 	grep_q "listen(" $TMP/strace.C
 '
 
 test_expect_success STRACE 'on B the fetch goes through the node: the fetching process listens on nothing' '
-	WEIGHTSYNC_HOME=$TMP/B strace -f -qq -e trace=listen -o $TMP/strace.B \
+	ASAN_OPTIONS=detect_leaks=0 WEIGHTSYNC_HOME=$TMP/B strace -f -qq -e trace=listen -o $TMP/strace.B \
 		"$WS_BIN" fetch "$(cat $TMP/link)" --peer $A:$(port_of A) --listen $B:0 \
 		--no-dht --timeout 20 -o $TMP/outB --json >$TMP/fetchB.json &&
 	! grep "listen(" $TMP/strace.B &&

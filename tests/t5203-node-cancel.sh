@@ -24,7 +24,7 @@ print(t["done"] if t["phase"] == "downloading" else 0)' "$1"
 test_expect_success 'A seeds two releases slowly; B runs one transfer at a time' '
 	publish_on A "$TMP/m1" slow-demo >$TMP/link1 &&
 	publish_on A "$TMP/m2" other-demo >$TMP/link2 &&
-	start_node A $A --no-dht --upload-limit 500k &&
+	start_node A $A --no-dht --upload-limit 300k &&
 	wait_for 10 "node_seeds A slow-demo@1 && node_seeds A other-demo@1" &&
 	for n in slow-demo other-demo; do
 		WEIGHTSYNC_HOME=$TMP/B ws trust add $n $TMP/A/keys/publisher.key.pub || return 1
