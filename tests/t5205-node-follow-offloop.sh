@@ -19,11 +19,11 @@ updated() {
 puts() { grep -c "put [0-9]* signed name pointers" $TMP/C.log; }
 boot() { echo "--bootstrap $A:$(port_of A) --bootstrap $D:$(port_of D)"; }
 
-test_expect_success 'a three-node DHT: A (the publisher, seeding at 300 kB/s), D, and C' '
+test_expect_success 'a three-node DHT: A (the publisher, seeding at 150 kB/s), D, and C' '
 	free_port $A >$TMP/A.port && free_port $D >$TMP/D.port && free_port $C >$TMP/C.port &&
 	publish_on A "$TMP/model" follow-demo >/dev/null &&
 	NODE_PORT=$(port_of A) start_node A $A --bootstrap $D:$(port_of D) \
-		--bootstrap $C:$(port_of C) --upload-limit 300k --reput-interval 2 &&
+		--bootstrap $C:$(port_of C) --upload-limit 150k --reput-interval 2 &&
 	NODE_PORT=$(port_of D) start_node D $D --bootstrap $A:$(port_of A) &&
 	wait_for 30 "grep -q \"put 2 signed name pointers\" $TMP/A.log"
 '
