@@ -44,7 +44,7 @@ test_expect_success 'while it downloads: pointers re-put, status rewritten, clie
 '
 
 test_expect_success 'the mirror completes and is seeded' '
-	wait_for 60 "node_seeds C follow-demo@1" &&
+	wait_for 120 "node_seeds C follow-demo@1" &&
 	grep_q "mirrored follow-demo@1" $TMP/C.log &&
 	WEIGHTSYNC_HOME=$TMP/C ws audit follow-demo@1 >/dev/null &&
 	test "$(follow_field state)" = done

@@ -53,13 +53,13 @@ test_expect_success 'status says it in words too' '
 '
 
 test_expect_success 'flags override the file; --peer replaces its list' '
-	kill -TERM $(cat $TMP/B.pid) && wait_for 10 "! kill -0 $(cat $TMP/B.pid)" &&
+	kill -TERM $(cat $TMP/B.pid) && wait_for 30 "! kill -0 $(cat $TMP/B.pid)" &&
 	p2=$(free_port $B) && echo $p2 >$TMP/p2 &&
 	run_seed --listen $B:$p2 --max-transfers 2 --upload-limit 0 --peer 127.0.0.8:9000 &&
 	test "$(cfg listen)" = "\"$B:$p2\"" && test "$(cfg max_transfers)" = 2 &&
 	test "$(cfg upload_limit)" = 0 && test "$(cfg peers)" = "[\"127.0.0.8:9000\"]" &&
 	test "$(cfg follow_interval)" = 7 && test "$(cfg dht)" = false &&
-	kill -TERM $(cat $TMP/B.pid) && wait_for 10 "! kill -0 $(cat $TMP/B.pid)"
+	kill -TERM $(cat $TMP/B.pid) && wait_for 30 "! kill -0 $(cat $TMP/B.pid)"
 '
 
 test_expect_success 'an unknown key: exit 2 naming the file and line, no node' '
@@ -89,7 +89,7 @@ test_expect_success 'without node.conf the defaults hold (no file in status)' '
 	run_seed --listen $B:0 --no-dht &&
 	test "$(cfg file)" = null && test "$(cfg follow_interval)" = 300 &&
 	test "$(cfg max_transfers)" = 4 &&
-	kill -TERM $(cat $TMP/B.pid) && wait_for 10 "! kill -0 $(cat $TMP/B.pid)"
+	kill -TERM $(cat $TMP/B.pid) && wait_for 30 "! kill -0 $(cat $TMP/B.pid)"
 '
 
 test_done

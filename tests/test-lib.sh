@@ -250,11 +250,12 @@ start_node() {
 port_of() { cat "$TMP/$1.port"; }
 pid_of() { cat "$TMP/$1.pid"; }
 
-# stop_node NAME - SIGTERM, then wait (10 s at most) for a clean exit.
+# stop_node NAME - SIGTERM, then wait (30 s at most: LeakSanitizer makes
+# the exit of a node slow under make asan) for a clean exit.
 stop_node() {
 	sn_pid=$(pid_of "$1")
 	kill -TERM "$sn_pid" 2>/dev/null || return 0
-	wait_for 10 "! kill -0 $sn_pid"
+	wait_for 30 "! kill -0 $sn_pid"
 }
 
 # node_seeds NAME REF - the node of home NAME reports REF (name@version)
@@ -295,7 +296,7 @@ hub_url() { echo "http://127.0.0.1:$(cut -d' ' -f1 "$TMP/$1.ports")"; }
 # stop_hub NAME
 stop_hub() {
 	kill "$(cat "$TMP/$1.pid")" 2>/dev/null || true
-	wait_for 10 "! kill -0 $(cat "$TMP/$1.pid")"
+	wait_for 30 "! kill -0 $(cat "$TMP/$1.pid")"
 }
 
 test_done() {
