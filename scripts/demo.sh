@@ -55,6 +55,9 @@ wait_until() {
 dht_ready() { ws "$1" status --json | python3 -c 'import json, sys
 sys.exit(0 if json.load(sys.stdin)["dht_nodes"] >= 1 else 1)'; }
 seeds() { ws "$1" status | grep -q "$2 *seeding"; }
+# resolves HOME NAME KEY: HOME's node finds NAME's signed pointer under KEY
+# in the DHT
+resolves() { ws "$1" resolve "$2" --publisher "$3" --timeout 2; }
 
 step "generating a model folder (safetensors shards, config, tokenizer)"
 python3 "$HERE/../tests/gen_model.py" "$DEMO/demo-model" 8388608
@@ -95,6 +98,19 @@ WEIGHTSYNC_HOME="$DEMO/B" "$WS" catalog "$DEMO/A/keys/publisher.key.pub" $BOOT -
 wait_until 30 "B to seed its curator list" seeds B curator@1
 wait_until 30 "B to seed A's catalog" seeds B catalog@1
 
+wait_until 60 "B's curator list to be found in the DHT" \
+	resolves C curator "$DEMO/B/keys/publisher.key.pub"
+wait_until 60 "A's catalog to be found in the DHT" \
+	resolves C catalog "$DEMO/A/keys/publisher.key.pub"
+
+step "newcomer D (127.0.0.5) holds only B's curator key: subscribe, fetch demo-model by name, search"
+ws D trust subscribe "$DEMO/B/keys/publisher.key.pub"
+WEIGHTSYNC_HOME="$DEMO/D" "$WS" fetch demo-model --bootstrap "127.0.0.3:$PB" \
+	--listen 127.0.0.5:0 --timeout 30
+WEIGHTSYNC_HOME="$DEMO/D" "$WS" search safetensors --bootstrap "127.0.0.3:$PB" \
+	--listen 127.0.0.5:0 --timeout 5 | tee "$DEMO/search.out"
+grep -q "^demo-model@1 " "$DEMO/search.out"
+
 step "the publisher goes offline for good"
 kill "$PID_A"
 i=0
@@ -113,14 +129,6 @@ echo "every file C received is byte-identical to what A published"
 
 step "C audits its store"
 ws C audit demo-model
-
-step "newcomer D (127.0.0.5) holds only B's curator key: subscribe, fetch demo-model by name, search"
-ws D trust subscribe "$DEMO/B/keys/publisher.key.pub"
-WEIGHTSYNC_HOME="$DEMO/D" "$WS" fetch demo-model --bootstrap "127.0.0.3:$PB" \
-	--listen 127.0.0.5:0 --timeout 30
-WEIGHTSYNC_HOME="$DEMO/D" "$WS" search safetensors --bootstrap "127.0.0.3:$PB" \
-	--listen 127.0.0.5:0 --timeout 5 | tee "$DEMO/search.out"
-grep -q "^demo-model@1 " "$DEMO/search.out"
 
 step "changing one byte in the middle of one of C's shards"
 REL_C=$(ws C show demo-model --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])')
