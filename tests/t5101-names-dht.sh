@@ -17,7 +17,7 @@ test_expect_success 'a five-node DHT on loopback' '
 test_expect_success 'A publishes names-demo and its node puts the signed pointers' '
 	publish_on A "$TMP/model" names-demo >/dev/null &&
 	start_node A $A $(boot) --reput-interval 2 &&
-	wait_for 10 "grep -q \"put 2 signed name pointers\" $TMP/A.log" &&
+	wait_for 30 "grep -q \"put 2 signed name pointers\" $TMP/A.log" &&
 	for h in B C R; do
 		WEIGHTSYNC_HOME=$TMP/$h ws trust add names-demo $TMP/A/keys/publisher.key.pub || return 1
 	done
@@ -34,7 +34,7 @@ test_expect_success 'B fetches by name: resolved through the DHT, peers from the
 
 test_expect_success 'the publisher goes away; the DHT forgets; a mirror brings the name back' '
 	start_node B $B $(boot) --reput-interval 2 &&
-	wait_for 10 "node_seeds B names-demo@1" &&
+	wait_for 30 "node_seeds B names-demo@1" &&
 	stop_node A &&
 	for i in 0 1 2 3 4; do stop_node D$i || return 1; done &&
 	start_dht D 127.0.0.1 5 &&
@@ -49,8 +49,8 @@ test_expect_success 'a retracted version 2 that drops a file leaves version 1 fe
 	cp -r $TMP/model $TMP/model2 && rm $TMP/model2/model-00002-of-00002.safetensors &&
 	start_node A $A $(boot) --reput-interval 2 &&
 	WEIGHTSYNC_HOME=$TMP/A ws publish $TMP/model2 --name names-demo --retracted >/dev/null &&
-	wait_for 10 "node_seeds A names-demo@2" &&
-	wait_for 10 "grep -q \"put 3 signed name pointers\" $TMP/A.log" &&
+	wait_for 30 "node_seeds A names-demo@2" &&
+	wait_for 30 "grep -q \"put 3 signed name pointers\" $TMP/A.log" &&
 	wait_for 60 "WEIGHTSYNC_HOME=$TMP/C ws resolve names-demo $(boot) --listen $C:0 --timeout 5 | grep -q names-demo@2" &&
 	WEIGHTSYNC_HOME=$TMP/C ws fetch names-demo $(boot) --listen $C:0 --timeout 30 \
 		--json >$TMP/c2.json &&
@@ -62,7 +62,7 @@ test_expect_success 'a retracted version 2 that drops a file leaves version 1 fe
 	WEIGHTSYNC_HOME=$TMP/E ws fetch names-demo@1 $(boot) --listen 127.0.0.6:0 --timeout 30 \
 		--json >$TMP/e.json &&
 	json_check $TMP/e.json "j[\"ok\"] and j[\"version\"] == 1" &&
-	wait_for 10 "node_seeds B names-demo@1"
+	wait_for 30 "node_seeds B names-demo@1"
 '
 
 test_expect_success 'an old signed pointer replayed to a node that knows version 2 is refused' '
@@ -73,7 +73,7 @@ test_expect_success 'an old signed pointer replayed to a node that knows version
 	  { cat $TMP/R.log; WEIGHTSYNC_HOME=$TMP/R ws status --json; WEIGHTSYNC_HOME=$TMP/R ws list; ls -la $TMP/R; false; }; } && sleep 1 &&
 	port=$(port_of X0) && X=127.0.0.20 &&
 	WEIGHTSYNC_HOME=$TMP/C test_must_fail 1 ws fetch names-demo --bootstrap $X:$port \
-		--listen $C:0 --timeout 10 --resolve-timeout 5 2>$TMP/err &&
+		--listen $C:0 --timeout 30 --resolve-timeout 15 2>$TMP/err &&
 	grep_q "version 1, but version 2 is already known here" $TMP/err &&
 	WEIGHTSYNC_HOME=$TMP/C ws list >$TMP/list && grep_q "names-demo@2 .*complete" $TMP/list
 '
@@ -86,7 +86,7 @@ test_expect_success 'two manifests signed for one version: equivocation kept and
 	WEIGHTSYNC_HOME=$TMP/A ws publish $TMP/model3 --name names-demo --json >$TMP/a3.json &&
 	WEIGHTSYNC_HOME=$TMP/A2 ws publish $TMP/model3b --name names-demo --json >$TMP/a3b.json &&
 	start_node A $A $(boot) && start_node A2 127.0.0.7 $(boot) &&
-	wait_for 10 "node_seeds A names-demo@3" && wait_for 10 "node_seeds A2 names-demo@3" &&
+	wait_for 30 "node_seeds A names-demo@3" && wait_for 30 "node_seeds A2 names-demo@3" &&
 	{ WEIGHTSYNC_HOME=$TMP/C ws fetch "$(python3 -c "import json; print(json.load(open(\"$TMP/a3.json\"))[\"link\"])")" \
 		--peer $A:$(port_of A) --listen $C:0 --no-dht --timeout 20 >/dev/null || { cat $TMP/A.log; WEIGHTSYNC_HOME=$TMP/A ws status; false; }; } &&
 	WEIGHTSYNC_HOME=$TMP/C test_must_fail 1 ws fetch \
