@@ -150,8 +150,11 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 		goto out;
 	if (version == 0) {
 		/* keep the per-version pointer too, so this node can re-put it
-		 * and `fetch NAME@V` keeps working once the publisher is gone */
-		ws_names_resolve(st, fo.session, pk->pk, name, p.version, 2000, &extra,
+		 * and `fetch NAME@V` keeps working once the publisher is gone.
+		 * It is found as fast as the name's; the bound only matters on
+		 * a slow DHT, where 2 s lost it now and then (t5101) */
+		ws_names_resolve(st, fo.session, pk->pk, name, p.version,
+				 resolve_timeout_ms < 5000 ? resolve_timeout_ms : 5000, &extra,
 				 NULL, NULL);
 	}
 	memset(&pc, 0, sizeof(pc));
