@@ -24,7 +24,7 @@ test_expect_success 'a publisher lists two releases in its signed catalog' '
 	grep_q "^cat-alpha@1 .* mit .*a tiny test llama$" $TMP/out &&
 	grep_q "^cat-beta@1 .*a small coder model$" $TMP/out &&
 	start_node P $P $(boot) &&
-	wait_for 20 "grep -q \"put 7 signed name pointers\" $TMP/P.log"
+	wait_for 60 "grep -q \"put 7 signed name pointers\" $TMP/P.log"
 '
 
 test_expect_success 'a newcomer lists the catalog through the DHT, then searches it' '
@@ -43,16 +43,16 @@ test_expect_success 'a newcomer lists the catalog through the DHT, then searches
 test_expect_success 'a new release reaches the catalog; an old catalog replayed is refused' '
 	WEIGHTSYNC_HOME=$TMP/P ws publish $TMP/gamma --name cat-gamma --description "third one" \
 		>/dev/null 2>&1 &&
-	wait_for 20 "grep -q \"put 10 signed name pointers\" $TMP/P.log" &&
-	wait_for 30 "WEIGHTSYNC_HOME=$TMP/N ws search third $(boot) --listen $N:0 | grep -q cat-gamma@1" &&
+	wait_for 60 "grep -q \"put 10 signed name pointers\" $TMP/P.log" &&
+	wait_for 60 "WEIGHTSYNC_HOME=$TMP/N ws search third $(boot) --listen $N:0 | grep -q cat-gamma@1" &&
 	start_dht X 127.0.0.10 3 &&
 	start_node R $R --bootstrap 127.0.0.100:$(port_of X0) &&
-	wait_for 20 "grep -q \"signed name pointers\" $TMP/R.log" && sleep 1 &&
-	wait_for 40 "! WEIGHTSYNC_HOME=$TMP/N ws catalog $(pubkey P) --bootstrap 127.0.0.100:$(port_of X0) \
-		--listen $N:0 --timeout 5 >/dev/null 2>$TMP/err &&
+	wait_for 60 "grep -q \"signed name pointers\" $TMP/R.log" && sleep 1 &&
+	wait_for 60 "! WEIGHTSYNC_HOME=$TMP/N ws catalog $(pubkey P) --bootstrap 127.0.0.100:$(port_of X0) \
+		--listen $N:0 --timeout 15 >/dev/null 2>$TMP/err &&
 		grep -q \"version 2, but version 3 is already known here\" $TMP/err" &&
 	WEIGHTSYNC_HOME=$TMP/N test_must_fail 1 ws catalog $(pubkey P) \
-		--bootstrap 127.0.0.100:$(port_of X0) --listen $N:0 --timeout 5 2>$TMP/err &&
+		--bootstrap 127.0.0.100:$(port_of X0) --listen $N:0 --timeout 15 2>$TMP/err &&
 	grep_q "version 2, but version 3 is already known here" $TMP/err &&
 	WEIGHTSYNC_HOME=$TMP/N test_must_fail 1 ws search third \
 		--bootstrap 127.0.0.100:$(port_of X0) --listen $N:0 >$TMP/out 2>$TMP/err &&
