@@ -141,11 +141,23 @@ out:
 	return ret;
 }
 
-/* fsync the files that gained verified data since they were last synced */
+/* fsync the files that gained verified data since they were last synced;
+ * one syncfs when there are many (store/durable.h) */
 static int sync_grown(struct fetch *f, uint64_t *synced)
 {
+	size_t grown = 0;
 	int ret = 0;
 
+	for (size_t i = 0; i < f->nfiles; i++)
+		grown += f->progress[f->files[i].index] != synced[f->files[i].index];
+	if (grown > WS_SYNCFS_FILES) {
+		if ((ret = ws_sync_fs(f->data)) < 0)
+			return ws_seterr(f->msg, ret, "cannot sync '%s' to disk: %s",
+					 f->data, ws_strerror(ret));
+		for (size_t i = 0; i < f->nfiles; i++)
+			synced[f->files[i].index] = f->progress[f->files[i].index];
+		return 0;
+	}
 	for (size_t i = 0; i < f->nfiles && !ret; i++) {
 		int k = f->files[i].index;
 		char *p;

@@ -68,9 +68,53 @@ static void sync_walk(const char *dir, int *first, char **msg)
 	keep_first(first, msg, ws_sync_dir(dir), dir);
 }
 
+int ws_sync_fs(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syncfs(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* regular files under dir, counted up to limit + 1 */
+static size_t count_files(const char *dir, size_t limit)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while (n <= limit && (e = readdir(d))) {
+		struct stat sb;
+		char *p;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		p = xasprintf("%s/%s", dir, e->d_name);
+		if (lstat(p, &sb) == 0) {
+			if (S_ISDIR(sb.st_mode))
+				n += count_files(p, limit - n);
+			else if (S_ISREG(sb.st_mode))
+				n++;
+		}
+		free(p);
+	}
+	closedir(d);
+	return n;
+}
+
 int ws_sync_tree(const char *dir, char **msg)
 {
 	int first = 0;
+
+	if (count_files(dir, WS_SYNCFS_FILES) > WS_SYNCFS_FILES) {
+		keep_first(&first, msg, ws_sync_fs(dir), dir);
+		return first;
+	}
 	sync_walk(dir, &first, msg);
 	return first;
 }

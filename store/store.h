@@ -66,6 +66,8 @@ int ws_store_stage(const struct ws_store *st, char **dir, char **msg);
  * ws_store_link_file - make dst a copy of src that costs no disk when it
  * can: a reflink (copy-on-write clone), else a hard link, else a copy.
  * Parent folders of dst are created.  With copy_only, never a hard link.
+ * A copy is not synced: the caller makes the tree durable
+ * (ws_sync_tree) before the index names it.
  */
 int ws_store_link_file(const char *src, const char *dst, int copy_only,
 		       char **msg);
