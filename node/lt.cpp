@@ -6,6 +6,7 @@
  */
 #include "node/lt.h"
 #include "node/nodelay.h"
+#include "node/utp_reset.h"
 
 extern "C" {
 #include "proto/error.h"
@@ -800,6 +801,9 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 			params.disk_io_constructor = lt::posix_disk_io_constructor;
 		/* Nagle off on every peer connection (node/nodelay.c) */
 		(void)ws_nodelay_linked();
+		/* uTP refused: connection attempts get a reset, not silence
+		 * (node/utp_reset.c) */
+		ws_utp_reset_refused(cfg->private_network);
 		s->listen_desc = cfg->listen ? cfg->listen : "0.0.0.0:0";
 		for (size_t i = 0; i < cfg->n_bootstrap; i++) {
 			std::string host;
