@@ -300,15 +300,15 @@ def med(xs):
     return statistics.median(xs) if xs else None
 def fmt(v, p=3):
     return "n/a" if v is None else ("%.*f" % (p, v))
-print("%-10s %5s %9s %8s %10s %10s %10s %9s %8s %9s %7s" % (
+print("%-10s %5s %9s %8s %10s %10s %10s %9s %9s %8s %9s %7s" % (
     "contender", "runs", "median s", "MB/s", "cpu/GiB", "client/GiB", "server/GiB",
-    "peak RSS", "tail s", "transfer", "tail %"))
+    "peak RSS", "peak anon", "tail s", "transfer", "tail %"))
 for arg in sys.argv[2:]:
     key, files = arg.split("=", 1)
     runs = [json.load(open(f)) for f in files.split(",") if f]
     if not runs:
         print("%-10s     0  (no successful run)" % key)
-        for k in ("wall", "mbps", "cpu", "cli", "srv", "user", "sys", "rss", "tail", "xfer",
+        for k in ("wall", "mbps", "cpu", "cli", "srv", "user", "sys", "rss", "anon", "tail", "xfer",
                   "tailpct", "own_seconds", "own_first", "walls", "cpus", "tails"):
             env.write("S_%s_%s=n/a\n" % (key, k))
         continue
@@ -326,20 +326,21 @@ for arg in sys.argv[2:]:
     xfer = [(r["last_data"] - r["first_data"]) if r["last_data"] is not None and r["first_data"] is not None else None for r in runs]
     pct = [100 * t / x if t is not None and x else None for t, x in zip(tails, xfer)]
     rss = max(r["maxrss_kb"] for r in runs) / 1024
+    anon = max(r.get("anon_kb", 0) for r in runs) / 1024
     v = {
         "wall": wall, "mbps": nbytes / wall / 1e6 if wall else None,
         "cpu": med(tot), "cli": med(cli), "srv": med(srv),
         "user": med([r["user"] / gib for r in runs]), "sys": med([r["sys"] / gib for r in runs]),
-        "rss": rss, "tail": med(tails), "xfer": med(xfer), "tailpct": med(pct),
+        "rss": rss, "anon": anon, "tail": med(tails), "xfer": med(xfer), "tailpct": med(pct),
         "own_seconds": med([o.get("seconds") for o in own]),
         "own_first": med([o.get("first_data_seconds") for o in own]),
         "walls": " ".join("%.2f" % r["wall"] for r in runs),
         "cpus": " ".join(fmt(t, 2) for t in tot),
         "tails": " ".join(fmt(t, 3) for t in tails),
     }
-    print("%-10s %5d %9s %8s %10s %10s %10s %8.0fM %8s %9s %7s" % (
+    print("%-10s %5d %9s %8s %10s %10s %10s %8.0fM %8.0fM %8s %9s %7s" % (
         key, len(runs), fmt(v["wall"]), fmt(v["mbps"], 0), fmt(v["cpu"], 2), fmt(v["cli"], 2),
-        fmt(v["srv"], 2), rss, fmt(v["tail"]), fmt(v["xfer"], 2), fmt(v["tailpct"], 2)))
+        fmt(v["srv"], 2), rss, anon, fmt(v["tail"]), fmt(v["xfer"], 2), fmt(v["tailpct"], 2)))
     print("%-10s       walls: %s; cpu/GiB: %s; tails: %s" % ("", v["walls"], v["cpus"], v["tails"]))
     for k, x in v.items():
         if isinstance(x, str):
@@ -466,12 +467,13 @@ bench_big() { # MIB FILES TAG
 		sumrow "${P}tail: last byte -> exit (s, $sz)" "$S_ws_tail" "(info)" "transfer $S_ws_xfer s"
 		sumrow "${P}tail / transfer time" "${S_ws_tailpct}%" "<= 2%" "$(verdict "$S_ws_tailpct" "<=" 2)"
 	fi
+	sumrow "${P}fetcher memory beyond the page cache (peak RssAnon)" "$S_ws_anon MiB" "<= 200 MiB" "$(verdict "$S_ws_anon" "<=" 200)"
 	if [ -n "$posix" ]; then
-		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
-		sumrow "${P}diskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB"
+		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB, anon $S_ws_anon MiB"
+		sumrow "${P}diskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB, anon $S_posix_anon MiB"
 		sumrow "${P}diskio: posix / mmap throughput" "$(ratio "$S_ws_wall" "$S_posix_wall")x" "(info)" "cpu $(ratio "$S_posix_cpu" "$S_ws_cpu")x, rss $(ratio "$S_posix_rss" "$S_ws_rss")x"
 	elif part diskio || [ "$tag" != dp ]; then
-		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB"
+		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB, anon $S_ws_anon MiB"
 		sumrow "${P}diskio: posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
 	fi
 

@@ -8,6 +8,10 @@ Prints one JSON object:
   wall         seconds from start to exit of CMD
   user, sys    CPU seconds of CMD and its children (wait4 rusage, the figures
                /usr/bin/time prints as %U %S); maxrss_kb: its peak VmRSS
+  anon_kb      its peak RssAnon (/proc/PID/status, sampled every --poll):
+               resident memory beyond the page cache.  VmRSS also counts
+               the page-cache pages a process maps (libtorrent's mmap disk
+               I/O maps the release files, so its VmRSS grows with them)
   server_cpu   CPU seconds (utime+stime from /proc/PID/stat) the --server
                processes used between start and exit of CMD (a seeder, nginx)
   first_data, last_data
@@ -112,14 +116,27 @@ first = last = None
 killed = False
 timed_out = False
 held_at_kill = None
+anon_kb = 0
 done = threading.Event()
+
+
+def rss_anon():
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def watcher():
     # a thread, so that the exit is seen at once (wait4 below) and not at
     # the next poll
-    global first, last, killed, timed_out, held_at_kill
+    global first, last, killed, timed_out, held_at_kill, anon_kb
     while not done.is_set():
+        anon_kb = max(anon_kb, rss_anon())
         if watch:
             h, seen = held()
             now = time.monotonic() - t0
@@ -157,6 +174,7 @@ out = {
     "user": round(rusage.ru_utime, 3),
     "sys": round(rusage.ru_stime, 3),
     "maxrss_kb": rusage.ru_maxrss,
+    "anon_kb": anon_kb,
     "server_cpu": None if server_cpu is None else round(server_cpu, 3),
     "first_data": None if first is None else round(first, 4),
     "last_data": None if last is None else round(last, 4),
