@@ -751,7 +751,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 					.torrent = meta, .torrent_len = meta ? metalen : 0 };
 		memcpy(j.v2, v2, 32);
 		memcpy(j.v1, v1, 20);
-		if ((ret = ws_release_commit(st, &j, &res->m, &res->relpath, msg)))
+		if ((ret = ws_release_commit(st, &j, &res->m, &res->relpath, NULL, msg)))
 			goto out;
 	}
 	ws_rm_rf(f.staging);
