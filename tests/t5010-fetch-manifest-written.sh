@@ -113,6 +113,19 @@ test_expect_success 'the same with the manifest cut to 0 bytes' '
 	same_files $h
 '
 
+test_expect_success 'a disk that keeps losing the manifest: an I/O error (exit 2), not a refusal' '
+	h=$TMP/F &&
+	ws --home $h trust add mwrite $TMP/A/keys/publisher.key.pub >/dev/null &&
+	rc=0 &&
+	LD_PRELOAD=$SLOW WS_SLOW_WRITE_FILE=manifest.json WS_SLOW_WRITE_MS=0 \
+		WS_SLOW_WRITE_ZEROS=1 fetch $h >$TMP/f.out 2>&1 || rc=$?
+	cat $TMP/f.out &&
+	test $rc = 2 &&
+	grep -q "is still not the one the torrent names after 3 downloads" $TMP/f.out &&
+	! grep -q "refused" $TMP/f.out &&
+	test -z "$(ls $h/releases 2>/dev/null)"
+'
+
 test_expect_success 'stop A' 'stop_node A'
 
 test_done
