@@ -89,9 +89,16 @@ $(BUILD)/%.o: %.cpp | $(BUILD)/.deps-ok
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBWS)
 	$(CC) $(SAN) -o $@ $< $(LIBWS) $(LIBS)
 
+# an LD_PRELOAD helper of the swarm tests (tests/unit/slow_write.c);
+# never sanitized: it is loaded ahead of an ASan binary's runtime
+$(BUILD)/tests/unit/slow_write.so: tests/unit/slow_write.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -shared -fPIC -o $@ $< -ldl
+
 # The tests run $(BUILD)/weightsync, so they depend on it by name, not
 # through the copied ./weightsync (which may come from another build).
-TEST_DEPS := $(BUILD)/.deps-ok $(BUILD)/weightsync $(UNIT_BIN)
+TEST_DEPS := $(BUILD)/.deps-ok $(BUILD)/weightsync $(UNIT_BIN) \
+	     $(BUILD)/tests/unit/slow_write.so
 RUN_TESTS  = WS_BIN=$(CURDIR)/$(BUILD)/weightsync \
 	     WS_UNIT_DIR=$(CURDIR)/$(BUILD)/tests/unit ./tests/run
 

@@ -228,7 +228,13 @@ static int manifest_done(struct fetch *f, uint64_t *have, uint64_t *want)
 		*have += f->progress[fi->index];
 		*want += fi->size;
 	}
-	return *have == *want;
+	if (*have != *want)
+		return 0;
+	/* verified is not yet written: the files are read next */
+	for (int i = 0; i < 2; i++)
+		if (ws_lt_file_written(f->t, find_file(f, paths[i])->index) != 1)
+			return 0;
+	return 1;
 }
 
 /*
@@ -260,6 +266,10 @@ static int data_done(struct fetch *f, uint64_t *have, uint64_t *want)
 		return ret;
 	if (s.state == WS_LT_CHECKING || s.state == WS_LT_CHECKING_RESUME ||
 	    *have != *want)
+		return 0;
+	/* every piece verified, but maybe not yet in the files that are
+	 * hashed, synced and moved next (ws_lt_file_written) */
+	if (ws_lt_file_written(f->t, -1) != 1)
 		return 0;
 	if (ws_lt_pieces_v2_proven(f->t))
 		return 1;
@@ -358,6 +368,41 @@ static int check_meta_files(struct fetch *f)
 	    ws_lt_set_file_priority(f->t, s->index, 7))
 		return ws_seterr(f->msg, WS_ENETWORK, "cannot select the manifest files");
 	return 0;
+}
+
+/*
+ * Wait for the manifest and its signature, and read them.  The copy under
+ * the staging folder is checked against the torrent before anything else:
+ * one that is not the torrent's (cut short, zeros where a piece goes:
+ * resume data vouched for pieces this disk lost) says nothing about the
+ * release, so libtorrent checks the files again and fetches what fails,
+ * rather than the release being refused.  A disk that keeps losing them
+ * is an I/O error.
+ */
+#define MANIFEST_TRIES 3
+
+static int get_manifest(struct fetch *f)
+{
+	int ret;
+
+	for (int i = 0; i < MANIFEST_TRIES; i++) {
+		if (i > 0) {
+			if (ws_lt_force_recheck(f->t))
+				return ws_seterr(f->msg, WS_ENETWORK, "cannot check the "
+						 "downloaded manifest again");
+			/* a recheck drops the peers: dial them again */
+			ws_net_dial(&f->o->net, f->t);
+			for (int k = 0; k < f->o->link.npeers; k++)
+				ws_lt_connect_peer(f->t, f->o->link.peers[k]);
+		}
+		if ((ret = wait_for(f, "manifest", manifest_done)) < 0)
+			return ret;
+		if (ws_fetch_read_manifest(f))
+			return 0;
+	}
+	return ws_seterr(f->msg, -EIO, "the manifest under '%s' is still not the one the "
+			 "torrent names after %d downloads: the disk does not keep what is "
+			 "written to it", f->data, MANIFEST_TRIES);
 }
 
 /* A release the blobs index pointed at: complete or not, and where. */
@@ -649,8 +694,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 		if (f.files[i].index + 2 > f.nlt)
 			f.nlt = f.files[i].index + 2;  /* and a tail pad file */
 	f.data = xasprintf("%s/%s", f.staging, f.top);
-	if ((ret = check_meta_files(&f)) ||
-	    (ret = wait_for(&f, "manifest", manifest_done)) < 0)
+	if ((ret = check_meta_files(&f)) || (ret = get_manifest(&f)))
 		goto out;
 	if ((o->peers_hook && (ret = o->peers_hook(o->peers_ctx, f.t, msg))) ||
 	    (ret = ws_fetch_check_manifest(&f))) {
@@ -707,7 +751,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 					.torrent = meta, .torrent_len = meta ? metalen : 0 };
 		memcpy(j.v2, v2, 32);
 		memcpy(j.v1, v1, 20);
-		if ((ret = ws_release_commit(st, &j, &res->m, &res->relpath, msg)))
+		if ((ret = ws_release_commit(st, &j, &res->m, &res->relpath, NULL, msg)))
 			goto out;
 	}
 	ws_rm_rf(f.staging);

@@ -3,11 +3,68 @@
 #include "fetch_impl.h"
 #include "store/accept.h"
 #include "proto/error.h"
+#include "proto/merkle.h"
 #include "proto/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* the torrent's entry for one of its files, or NULL */
+static const struct ws_lt_file_info *torrent_file(const struct fetch *f, const char *path)
+{
+	for (size_t i = 0; i < f->nfiles; i++)
+		if (!strcmp(f->files[i].path, path))
+			return &f->files[i];
+	return NULL;
+}
+
+/* 1 when data is the file the torrent lists as fi: its size and, in a v2
+ * or hybrid torrent, its pieces root (a v1-only torrent: its size only) */
+static int as_torrent_says(const struct ws_lt_file_info *fi, const char *data, size_t len)
+{
+	uint8_t root[32];
+
+	if (!fi || len != fi->size)
+		return 0;
+	if (!fi->has_root)
+		return 1;
+	ws_merkle_root((const uint8_t *)data, len, root);
+	return !memcmp(root, fi->root, 32);
+}
+
+int ws_fetch_read_manifest(struct fetch *f)
+{
+	const char *names[2] = { WS_MANIFEST_FILE, WS_SIG_FILE };
+	const size_t caps[2] = { WS_MANIFEST_MAX, WS_SIGFILE_MAX };
+	char *bufs[2] = { NULL, NULL };
+	size_t lens[2] = { 0, 0 };
+	int ok = 1;
+
+	free(f->manifest);
+	free(f->sig);
+	f->manifest = f->sig = NULL;
+	f->mlen = f->slen = 0;
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", f->data, names[i]);
+		int ret = ws_read_file(p, caps[i], &bufs[i], &lens[i]);
+		free(p);
+		/* missing, unreadable, cut short or not the torrent's bytes: a
+		 * local copy gone wrong, no word about the release */
+		if (ret || !as_torrent_says(torrent_file(f, names[i]), bufs[i], lens[i]))
+			ok = 0;
+	}
+	if (!ok) {
+		free(bufs[0]);
+		free(bufs[1]);
+		return 0;
+	}
+	f->manifest = bufs[0];
+	f->mlen = lens[0];
+	f->sig = bufs[1];
+	f->slen = lens[1];
+	return 1;
+}
 
 int ws_fetch_check_manifest(struct fetch *f)
 {
@@ -20,8 +77,10 @@ int ws_fetch_check_manifest(struct fetch *f)
 	size_t matched = 0;
 	int ret;
 
-	if ((ret = ws_read_file(mp, WS_MANIFEST_MAX, &f->manifest, &f->mlen)) ||
-	    (ret = ws_read_file(sp, WS_SIGFILE_MAX, &f->sig, &f->slen))) {
+	/* read here unless ws_fetch_read_manifest did */
+	if (!f->manifest &&
+	    ((ret = ws_read_file(mp, WS_MANIFEST_MAX, &f->manifest, &f->mlen)) ||
+	     (ret = ws_read_file(sp, WS_SIGFILE_MAX, &f->sig, &f->slen)))) {
 		ws_seterr(f->msg, ret, "cannot read the downloaded manifest: %s",
 			  ws_strerror(ret));
 		goto out;

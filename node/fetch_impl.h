@@ -50,12 +50,26 @@ struct fetch {
 int ws_fetch_poll_files(struct fetch *f);
 
 /*
+ * ws_fetch_read_manifest - read the manifest and its signature from the
+ * staging folder into f->manifest and f->sig (replacing what they held),
+ * once libtorrent has them (verified and written, ws_lt_file_written).
+ * Returns 1 when they are the bytes the torrent lists (size and v2 pieces
+ * root; the torrent is the one the link's info-hash names); 0, with
+ * f->manifest NULL, when a file is missing, unreadable, cut short or holds
+ * other bytes: a copy on this disk gone wrong (a restart whose resume data
+ * vouched for pieces the disk lost), to fetch again, never a verdict on
+ * the release.
+ */
+int ws_fetch_read_manifest(struct fetch *f);
+
+/*
  * ws_fetch_check_manifest - everything about the downloaded manifest,
  * before any model data: signature, trust, the link's manifest hash, name
  * and version, the torrent's folder, and that the torrent's files, sizes
  * and v2 pieces roots are exactly the manifest's; then the chain rules
  * (the manifest enters the index as not complete).  Fills f->res->m,
- * f->manifest/sig, f->mhash.  Errors as ws_fetch_run.
+ * f->manifest/sig (read from the staging folder unless already read),
+ * f->mhash.  Errors as ws_fetch_run.
  */
 int ws_fetch_check_manifest(struct fetch *f);
 

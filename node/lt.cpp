@@ -1653,6 +1653,42 @@ extern "C" int ws_lt_files_progress(ws_lt_torrent *t, uint64_t *done, size_t n)
 	}
 }
 
+/*
+ * libtorrent counts a piece in file_progress once its hash passes, and it
+ * hashes from the blocks it still holds in memory while its disk threads
+ * write them (mmap_disk_io's store buffer): a piece passes before it is in
+ * the file.  It leaves the download queue only when every block is written
+ * (piece_picker::we_have), so a piece still queued is not in the file yet.
+ */
+extern "C" int ws_lt_file_written(ws_lt_torrent *t, int file)
+{
+	try {
+		auto ti = metadata_of(t);
+		if (!ti)
+			return WS_ENOTFOUND;
+		lt::file_storage const &fs = ti->files();
+		if (file >= fs.num_files())
+			return -EINVAL;
+		std::vector<lt::partial_piece_info> q;
+		t->h.get_download_queue(q);
+		if (file < 0)
+			return q.empty() ? 1 : 0;
+		lt::file_index_t const fi(file);
+		if (fs.file_size(fi) == 0)
+			return 1;
+		lt::piece_index_t const first = fs.map_file(fi, 0, 0).piece;
+		lt::piece_index_t const last = fs.map_file(fi, fs.file_size(fi) - 1, 0).piece;
+		for (lt::partial_piece_info const &p : q)
+			if (p.piece_index >= first && p.piece_index <= last)
+				return 0;
+		return 1;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
 extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
 				 uint8_t **data, size_t *len)
 {

@@ -404,6 +404,18 @@ int ws_lt_file_progress(ws_lt_torrent *t, int file, uint64_t *done);
 int ws_lt_files_progress(ws_lt_torrent *t, uint64_t *done, size_t n);
 
 /*
+ * ws_lt_file_written - 1 when no piece of libtorrent file index `file`
+ * (of any file when file < 0) has blocks still on their way to disk, else
+ * 0.  ws_lt_file_progress counts a piece as soon as its hash passes, which
+ * libtorrent checks from the blocks it holds in memory, possibly before
+ * its disk threads wrote them: until this says 1, the file on disk may
+ * hold zeros where such a piece goes (kill -9 then loses the piece).
+ * Read a file only once both say it is complete.  WS_ENOTFOUND before
+ * metadata, -EINVAL for a bad index.
+ */
+int ws_lt_file_written(ws_lt_torrent *t, int file);
+
+/*
  * ws_lt_pieces_v2_proven - 1 when every piece the torrent has was checked
  * against the v2 merkle tree: it lies in a file of one piece (checked
  * against the file's pieces root directly), or libtorrent holds its hash

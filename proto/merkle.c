@@ -188,6 +188,27 @@ void ws_merkle_root_from_chunks(const uint8_t (*chunks)[32], uint64_t nchunks,
 	free(nodes);
 }
 
+void ws_merkle_root(const uint8_t *data, size_t len, uint8_t out[32])
+{
+	uint64_t nchunks = (len + WS_CHUNK_SIZE - 1) / WS_CHUNK_SIZE;
+	uint64_t width = ws_merkle_chunk_width(WS_CHUNK_SIZE, len);
+	uint8_t (*chunks)[32];
+
+	if (len == 0) {
+		memset(out, 0, 32);
+		return;
+	}
+	chunks = xmalloc(nchunks * 32);
+	for (uint64_t i = 0; i < nchunks; i++) {
+		size_t off = (size_t)(i * WS_CHUNK_SIZE);
+		size_t n = len - off < WS_CHUNK_SIZE ? len - off : (size_t)WS_CHUNK_SIZE;
+		ws_merkle_chunk_root(data + off, n, width, chunks[i]);
+	}
+	ws_merkle_root_from_chunks((const uint8_t (*)[32])chunks, nchunks, WS_CHUNK_SIZE,
+				   len, out);
+	free(chunks);
+}
+
 int ws_merkle_piece_layer(const uint8_t (*chunks)[32], uint64_t nchunks,
 			  uint64_t chunk_size, uint64_t size,
 			  uint64_t piece_size, uint8_t (*out)[32])

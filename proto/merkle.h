@@ -79,6 +79,12 @@ void ws_merkle_root_from_chunks(const uint8_t (*chunks)[32], uint64_t nchunks,
 				uint8_t out[32]);
 
 /*
+ * ws_merkle_root - the pieces root of a file held in memory (len bytes;
+ * all zero for an empty one).
+ */
+void ws_merkle_root(const uint8_t *data, size_t len, uint8_t out[32]);
+
+/*
  * ws_merkle_piece_layer - the v2 piece layer of a file larger than one piece:
  * ceil(size / piece_size) hashes into out, from the file's nchunks chunk
  * roots (chunks of chunk_size bytes).  piece_size is a power of two and a

@@ -25,7 +25,9 @@
 #
 # Environment: WS_BIN (required), SOAK_ROUNDS (rounds per campaign, 5),
 # SOAK_SEED (random seed, printed so a run can be repeated), SOAK_MB (model
-# size, 24), SOAK_LOG (keep the per-check records in this file).
+# size, 24), SOAK_LOG (keep the per-check records in this file),
+# SOAK_POINTS_{PUBLISH,FETCH,IMPORT,EXPORT,RECOVER} (the step campaigns'
+# points, all by default).
 # Loopback only (127.0.0.4 and 127.0.0.5); every process is stopped by its
 # PID; every wait is bounded; the temporary folder is removed at exit.
 # It need not pass: the last lines are a summary of runs and failures by
@@ -429,11 +431,13 @@ PY
 
 # ---- step boundaries: WS_CRASH_AT=OP:POINT (store/recover.h) ----
 
-PUBLISH_POINTS="staged after-journal after-rename after-index after-torrent after-pointers"
-FETCH_POINTS="after-manifest staged after-journal after-rename after-index after-torrent after-pointers"
-IMPORT_POINTS="partial staged after-journal after-rename after-index after-torrent after-pointers"
-EXPORT_POINTS="partial written after-rename"
-RECOVER_POINTS="after-rename after-index after-torrent after-pointers"
+# SOAK_POINTS_FETCH and the like narrow a campaign to some points (to loop
+# one point many times)
+PUBLISH_POINTS=${SOAK_POINTS_PUBLISH:-staged after-journal after-rename after-index after-torrent after-pointers}
+FETCH_POINTS=${SOAK_POINTS_FETCH:-after-manifest staged after-journal after-rename after-index after-torrent after-pointers}
+IMPORT_POINTS=${SOAK_POINTS_IMPORT:-partial staged after-journal after-rename after-index after-torrent after-pointers}
+EXPORT_POINTS=${SOAK_POINTS_EXPORT:-partial written after-rename}
+RECOVER_POINTS=${SOAK_POINTS_RECOVER:-after-rename after-index after-torrent after-pointers}
 
 # kill_at CAMPAIGN ROUND POINT CMD... - run CMD with WS_CRASH_AT=POINT: it
 # must die there by SIGKILL (137); anything else is a point not reached

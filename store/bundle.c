@@ -457,7 +457,11 @@ int ws_bundle_import(struct ws_store *st, const char *path,
 	/* journaled: a kill from here on is finished by the next command */
 	ret = ws_release_commit(st, &(struct ws_journal){ .op = "import", .stage = data,
 				.manifest = manifest, .mlen = mlen, .sig = sig, .slen = slen },
-				&out->m, &out->relpath, msg);
+				&out->m, &out->relpath, &out->already, msg);
+	/* another import of it committed first: say what a second import
+	 * after it says (nothing of this one was kept) */
+	if (ret == 0 && out->already)
+		out->bytes = 0;
 out:
 	archive_read_free(a);
 	if (stage)

@@ -582,17 +582,22 @@ out:
 }
 
 int ws_release_commit(struct ws_store *st, const struct ws_journal *j,
-		      const struct ws_manifest *m, char **relpath, char **msg)
+		      const struct ws_manifest *m, char **relpath, int *already,
+		      char **msg)
 {
 	struct ws_journal c = *j;
 	char *rel = ws_store_release_relpath(m->publisher.pk, m->name, m->version);
-	int kept = 0, ret;
+	int kept = 0, ret, was = 0;
 
 	c.relpath = rel;
 	c.lock = 1;
 	ret = ws_journal_commit(st, &c, &kept, msg);
-	if (ret == WS_EEXIST)
-		ret = 0;        /* complete already: a second fetch or import */
+	if (ret == WS_EEXIST) {
+		/* complete already: a second fetch or import, which found it
+		 * missing when it started and was beaten to the lock */
+		ret = 0;
+		was = 1;
+	}
 	if (ret && kept && msg && *msg) {
 		char *m2 = xasprintf("%s (the release is committed: the next command "
 				     "that opens the home finishes the %s)", *msg,
@@ -604,6 +609,8 @@ int ws_release_commit(struct ws_store *st, const struct ws_journal *j,
 		*relpath = rel;
 		rel = NULL;
 	}
+	if (ret == 0 && already)
+		*already = was;
 	free(rel);
 	return ret;
 }

@@ -105,11 +105,15 @@ int ws_journal_commit(struct ws_store *st, const struct ws_journal *j,
  * release was already complete: WS_EEXIST is success here), a refusal,
  * or an error whose *msg says whether the next command finishes it.  On
  * success *relpath (if not NULL) is the release folder relative to the
- * home (malloc'd).  The staging folder is the caller's to remove
- * afterwards in every case; the release folder is no longer in it.
+ * home (malloc'd), and *already (if not NULL) is 1 when the release was
+ * complete before this commit (another fetch or import of it got to the
+ * lock first: nothing of this one was kept), else 0.  The staging folder
+ * is the caller's to remove afterwards in every case; the release folder
+ * is no longer in it.
  */
 int ws_release_commit(struct ws_store *st, const struct ws_journal *j,
-		      const struct ws_manifest *m, char **relpath, char **msg);
+		      const struct ws_manifest *m, char **relpath, int *already,
+		      char **msg);
 
 /* A held publish lock of one (publisher key, name). */
 struct ws_name_lock;

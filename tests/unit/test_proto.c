@@ -332,6 +332,12 @@ static void test_merkle(void)
 		snprintf(what, sizeof(what), "pieces root of %llu bytes, %llu-byte chunks",
 			 (unsigned long long)size, (unsigned long long)cs);
 		CHECK(!memcmp(root, want, 32), what);
+		if (c == 0) {
+			ws_merkle_root(data, (size_t)size, root);
+			snprintf(what, sizeof(what), "ws_merkle_root of %llu bytes in memory",
+				 (unsigned long long)size);
+			CHECK(!memcmp(root, want, 32), what);
+		}
 		if (size <= WS_BLOCK_SIZE && cs == WS_CHUNK_SIZE) {
 			SHA256(data, size, want);
 			CHECK(!memcmp(root, want, 32), "root of a file <= 16 KiB is its SHA-256");
