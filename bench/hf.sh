@@ -35,20 +35,7 @@ done
 
 mkdir -p "$BASE"
 tmp=$(mktemp -d "$BASE/ws-bench-hf.XXXXXX")
-PIDS=()
-cleanup() {
-	set +e
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && (( i < 50 )); do sleep 0.1; i=$((i + 1)); done
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$here/lib/procs.sh"   # PIDS, cleanup on exit
 cp "$WS_BIN" "$tmp/weightsync"
 WS=$tmp/weightsync
 
