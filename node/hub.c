@@ -387,11 +387,20 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 	char *part, *final, *url;
 	int fd;
-	ws_sha *h;
+	/* every byte goes, as it arrives, into hs: the SHA-256 (an LFS
+	 * file's check) and, when the caller publishes, the v2 merkle tree
+	 * and v1 pieces, into *hf; a small file also goes into blob, its git
+	 * blob id (its check) */
+	struct ws_hash_file *hf;    /* the caller's entry, or own */
+	struct ws_hash_file own;
+	struct ws_hash_stream *hs;
+	ws_sha *blob;
+	uint64_t piece_size;
 	uint64_t got;               /* bytes in the partial file */
 	uint64_t asked;             /* where the current request starts */
 	uint64_t kicked;            /* bytes sent to writeback */
 	int tries;
+	int ok;                     /* verified and in place */
 	int resumed;                /* started from a partial file on disk */
 	/* the current response */
 	long status;
@@ -404,16 +413,36 @@ struct xfer {
 	char *fail_msg;
 };
 
+/* start the hashes over, for a file whose bytes come from its first one
+ * (the piece size was checked by ws_hub_download: this cannot fail) */
 static void hash_restart(struct xfer *x)
 {
-	ws_sha_free(x->h);
-	x->h = x->f->lfs ? ws_sha256_new() : ws_sha1_new();
+	ws_hash_stream_free(x->hs);
+	x->hs = NULL;
+	ws_hash_file_release(x->hf);
+	memset(x->hf, 0, sizeof(*x->hf));
+	x->hf->want_sha256 = 1;
+	x->hf->sha256_only = x->piece_size == 0;
+	x->hf->v1_piece_size = x->piece_size;
+	/* as publish hashes a release's files: each is padded to a piece */
+	x->hf->v1_pad_last = 1;
+	ws_hash_stream_new(x->hf, x->f->size, &x->hs);
+	ws_sha_free(x->blob);
+	x->blob = NULL;
 	if (!x->f->lfs) {
 		/* git's blob id: SHA-1 of "blob <size>\0" and the content */
 		char head[32];
 		int n = snprintf(head, sizeof(head), "blob %llu", (unsigned long long)x->f->size);
-		ws_sha_update(x->h, head, (size_t)n + 1);
+		x->blob = ws_sha1_new();
+		ws_sha_update(x->blob, head, (size_t)n + 1);
 	}
+}
+
+static void hash_feed(struct xfer *x, const void *data, size_t n)
+{
+	ws_hash_stream_update(x->hs, data, n);
+	if (x->blob)
+		ws_sha_update(x->blob, data, n);
 }
 
 static int x_fail(struct xfer *x, int code, const char *fmt, const char *a, const char *b)
@@ -546,7 +575,7 @@ static size_t on_body(char *data, size_t sz, size_t nm, void *ctx)
 		}
 		done += (size_t)w;
 	}
-	ws_sha_update(x->h, data, n);
+	hash_feed(x, data, n);
 	x->got += n;
 	if (x->got - x->kicked >= KICK_BYTES) {
 		sync_file_range(x->fd, (off_t)x->kicked, (off_t)(x->got - x->kicked),
@@ -566,13 +595,25 @@ static void xfer_close(struct xfer *x)
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
-	ws_sha_free(x->h);
-	x->h = NULL;
+	ws_hash_stream_free(x->hs);
+	x->hs = NULL;
+	ws_sha_free(x->blob);
+	x->blob = NULL;
+}
+
+/* a file that did not make it: what was hashed of it is no result */
+static void xfer_drop_hashes(struct xfer *x)
+{
+	ws_hash_file_release(x->hf);
+	x->hf->path = NULL;
 }
 
 static void xfer_free(struct xfer *x)
 {
 	xfer_close(x);
+	if (!x->ok)
+		xfer_drop_hashes(x);
+	ws_hash_file_release(&x->own);
 	free(x->part);
 	free(x->final);
 	free(x->url);
@@ -611,7 +652,7 @@ static int xfer_open(struct xfer *x, char **msg)
 	if ((uint64_t)st.st_size > x->f->size && ftruncate(x->fd, 0) < 0)
 		return ws_seterr(msg, -errno, "cannot truncate '%s': %s", x->part, strerror(errno));
 	while ((uint64_t)st.st_size <= x->f->size && (r = read(x->fd, buf, sizeof(buf))) > 0) {
-		ws_sha_update(x->h, buf, (size_t)r);
+		hash_feed(x, buf, (size_t)r);
 		x->got += (uint64_t)r;
 	}
 	if (lseek(x->fd, (off_t)x->got, SEEK_SET) < 0)
@@ -670,7 +711,14 @@ static int xfer_finish(struct xfer *x, char **msg)
 				(unsigned long long)f->size);
 		return ret;
 	}
-	ws_sha_final(x->h, got);
+	if (ws_hash_stream_final(x->hs)) {
+		return ws_seterr(msg, WS_EMISMATCH, "'%s': the origin sent more than the hub "
+				 "records", f->path);
+	}
+	if (f->lfs)
+		memcpy(got, x->hf->sha256, 32);
+	else
+		ws_sha_final(x->blob, got);
 	if (memcmp(got, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20)) {
 		memcpy(hex_src, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20);
 		ws_hex(hex_src, f->lfs ? 32 : 20, hex);
@@ -685,6 +733,8 @@ static int xfer_finish(struct xfer *x, char **msg)
 				strerror(errno));
 		return ret;
 	}
+	x->ok = 1;
+	x->hf->path = f->path;
 	return 0;
 }
 
@@ -766,7 +816,7 @@ keep:
 }
 
 int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const char *dir,
-		    char **msg)
+		    uint64_t piece_size, struct ws_hash_file *hashes, char **msg)
 {
 	CURLM *m = curl_multi_init();
 	struct xfer **q = xcalloc(r->nfiles + 1, sizeof(*q));
@@ -775,6 +825,15 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 	char *rev = url_escape(r->commit, 0);
 	int ret = 0;
 
+	if (piece_size && (piece_size < WS_BLOCK_SIZE || (piece_size & (piece_size - 1)))) {
+		free(q);
+		free(rev);
+		curl_multi_cleanup(m);
+		return ws_seterr(msg, WS_EFORMAT, "piece size %llu is not a power of two >= 16 KiB",
+				 (unsigned long long)piece_size);
+	}
+	for (size_t i = 0; hashes && i < r->nfiles; i++)
+		memset(&hashes[i], 0, sizeof(hashes[i]));
 	for (size_t i = 0; i < r->nfiles; i++) {
 		const struct ws_hub_file *f = &r->files[i];
 		struct stat st;
@@ -795,6 +854,8 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 		x->f = f;
 		x->r = r;
 		x->fd = -1;
+		x->hf = hashes ? &hashes[i] : &x->own;
+		x->piece_size = piece_size;
 		x->final = final;
 		x->part = xasprintf("%s/partial/%s", dir, f->path);
 		x->url = xasprintf("%s/%s/resolve/%s/%s", h->endpoint, r->repo, rev, p);

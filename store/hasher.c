@@ -76,38 +76,73 @@ static void run_sha256(struct run *r, struct task *t, uint8_t *buf)
 	ws_sha_free(h);
 }
 
-static void run_chunks(struct run *r, struct task *t, uint8_t *buf)
+/*
+ * Chunk roots and v1 pieces of the span [off, off + len) of f, whose bytes
+ * are in buf.  off is on a step boundary (hash_step) and the span is whole
+ * steps, or the file's tail; buf has room for one step, so the last v1
+ * piece can be padded in place.  Shared by the file hasher (a task) and the
+ * stream hasher (a filled buffer): both give the same results by
+ * construction.
+ */
+static void hash_span(struct ws_hash_file *f, uint8_t *buf, uint64_t off, uint64_t len)
 {
-	struct ws_hash_file *f = &r->files[t->file];
 	uint64_t width = ws_merkle_chunk_width(f->chunk_size, f->size);
 	uint64_t ps = f->v1_piece_size;
-	int err;
 
-	err = read_exact(r->fds[t->file], buf, t->len, t->off);
-	if (err) {
-		set_error(r, t->file, err);
-		return;
-	}
-	for (uint64_t o = 0; o < t->len; o += f->chunk_size) {
-		uint64_t n = t->len - o < f->chunk_size ? t->len - o : f->chunk_size;
-		ws_merkle_chunk_root(buf + o, n, width,
-				     f->chunks[(t->off + o) / f->chunk_size]);
+	for (uint64_t o = 0; o < len; o += f->chunk_size) {
+		uint64_t n = len - o < f->chunk_size ? len - o : f->chunk_size;
+		ws_merkle_chunk_root(buf + o, n, width, f->chunks[(off + o) / f->chunk_size]);
 	}
 	if (ps) {
-		/* a task is whole v1 pieces, and starts on one */
+		/* a span is whole v1 pieces, and starts on one */
 		ws_sha *h = ws_sha1_new();
-		for (uint64_t o = 0; o < t->len; o += ps) {
-			uint64_t n = t->len - o < ps ? t->len - o : ps;
+		for (uint64_t o = 0; o < len; o += ps) {
+			uint64_t n = len - o < ps ? len - o : ps;
 			if (n < ps && f->v1_pad_last) {
 				/* the buffer holds whole pieces: room to pad */
 				memset(buf + o + n, 0, ps - n);
 				n = ps;
 			}
 			ws_sha_update(h, buf + o, n);
-			ws_sha_final(h, f->v1[(t->off + o) / ps]);
+			ws_sha_final(h, f->v1[(off + o) / ps]);
 		}
 		ws_sha_free(h);
 	}
+}
+
+/* The bytes one chunk task (or one stream buffer) covers: 4 MiB, or one v1
+ * piece when pieces are larger (both powers of two: one is a multiple of
+ * the other). */
+static uint64_t hash_step(const struct ws_hash_file *f)
+{
+	return f->v1_piece_size > TASK_SIZE ? f->v1_piece_size : TASK_SIZE;
+}
+
+/* Check f's inputs and allocate its outputs for a file of f->size bytes. */
+static int hash_setup(struct ws_hash_file *f)
+{
+	if (f->v1_piece_size && (f->v1_piece_size < WS_BLOCK_SIZE ||
+				 (f->v1_piece_size & (f->v1_piece_size - 1))))
+		return WS_EFORMAT;
+	f->chunk_size = ws_merkle_chunk_size(f->v1_piece_size);
+	f->nchunks = (f->size + f->chunk_size - 1) / f->chunk_size;
+	f->chunks = xcalloc(f->nchunks ? f->nchunks : 1, 32);
+	if (f->v1_piece_size) {
+		f->nv1 = (f->size + f->v1_piece_size - 1) / f->v1_piece_size;
+		f->v1 = xcalloc(f->nv1 ? f->nv1 : 1, 20);
+	}
+	return 0;
+}
+
+static void run_chunks(struct run *r, struct task *t, uint8_t *buf)
+{
+	int err = read_exact(r->fds[t->file], buf, t->len, t->off);
+
+	if (err) {
+		set_error(r, t->file, err);
+		return;
+	}
+	hash_span(&r->files[t->file], buf, t->off, t->len);
 	atomic_fetch_add(&r->done, t->len);
 }
 
@@ -184,25 +219,12 @@ static size_t plan(struct run *r, size_t n, uint64_t *total)
 			continue;
 		}
 		f->size = (uint64_t)st.st_size;
-		if (f->v1_piece_size && (f->v1_piece_size < WS_BLOCK_SIZE ||
-					 (f->v1_piece_size & (f->v1_piece_size - 1)))) {
-			f->error = WS_EFORMAT;
+		if ((f->error = hash_setup(f)))
 			continue;
-		}
 		posix_fadvise(r->fds[i], 0, 0, POSIX_FADV_SEQUENTIAL);
-		f->chunk_size = ws_merkle_chunk_size(f->v1_piece_size);
-		f->nchunks = (f->size + f->chunk_size - 1) / f->chunk_size;
-		f->chunks = xcalloc(f->nchunks ? f->nchunks : 1, 32);
-		step = TASK_SIZE;
-		if (f->v1_piece_size) {
-			f->nv1 = (f->size + f->v1_piece_size - 1) / f->v1_piece_size;
-			f->v1 = xcalloc(f->nv1 ? f->nv1 : 1, 20);
-			/* both powers of two: one is a multiple of the other */
-			if (f->v1_piece_size > step)
-				step = f->v1_piece_size;
-			if (step > r->buf_size)
-				r->buf_size = step;
-		}
+		step = hash_step(f);
+		if (step > r->buf_size)
+			r->buf_size = step;
 		if (nt + 1 + f->size / step + 1 > cap) {
 			cap = 2 * (nt + 1 + f->size / step + 1);
 			r->tasks = xrealloc(r->tasks, cap * sizeof(*r->tasks));
@@ -343,4 +365,102 @@ void ws_hash_file_release(struct ws_hash_file *f)
 	f->chunks = NULL;
 	f->v1 = NULL;
 	f->nchunks = f->nv1 = 0;
+}
+
+/* ---- streaming ---- */
+
+struct ws_hash_stream {
+	struct ws_hash_file *f;
+	ws_sha *sha256;             /* NULL unless f->want_sha256 */
+	uint8_t *buf;               /* one step (hash_step) of the file */
+	uint64_t step;
+	uint64_t fill;              /* bytes in buf */
+	uint64_t fed;               /* bytes fed in all */
+};
+
+int ws_hash_stream_new(struct ws_hash_file *f, uint64_t size, struct ws_hash_stream **out)
+{
+	struct ws_hash_stream *s;
+	int ret;
+
+	f->error = 0;
+	f->size = size;
+	if ((ret = hash_setup(f)))
+		return ret;
+	s = xcalloc(1, sizeof(*s));
+	s->f = f;
+	if (f->want_sha256)
+		s->sha256 = ws_sha256_new();
+	if (!f->sha256_only) {
+		s->step = hash_step(f);
+		/* a file shorter than a step needs no more (plus room to pad
+		 * its last v1 piece) */
+		uint64_t cap = size < s->step ? size : s->step;
+		if (f->v1_piece_size && f->v1_pad_last && cap % f->v1_piece_size)
+			cap += f->v1_piece_size - cap % f->v1_piece_size;
+		s->buf = xmalloc(cap ? cap : 1);
+	}
+	*out = s;
+	return 0;
+}
+
+void ws_hash_stream_update(struct ws_hash_stream *s, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	if (s->fed + len > s->f->size) {
+		/* more than announced: the result can only be wrong */
+		s->f->error = WS_EMISMATCH;
+		return;
+	}
+	if (s->sha256)
+		ws_sha_update(s->sha256, p, len);
+	s->fed += len;
+	if (!s->buf)
+		return;
+	while (len) {
+		uint64_t k = s->step - s->fill < len ? s->step - s->fill : len;
+		memcpy(s->buf + s->fill, p, k);
+		s->fill += k;
+		p += k;
+		len -= k;
+		if (s->fill == s->step) {
+			hash_span(s->f, s->buf, s->fed - len - s->step, s->step);
+			s->fill = 0;
+		}
+	}
+}
+
+uint64_t ws_hash_stream_fed(const struct ws_hash_stream *s)
+{
+	return s->fed;
+}
+
+int ws_hash_stream_final(struct ws_hash_stream *s)
+{
+	struct ws_hash_file *f = s->f;
+
+	if (!f->error && s->fed != f->size)
+		f->error = WS_EMISMATCH;
+	if (f->error)
+		return f->error;
+	if (s->sha256)
+		ws_sha_final(s->sha256, f->sha256);
+	if (s->buf) {
+		if (s->fill)
+			hash_span(f, s->buf, s->fed - s->fill, s->fill);
+		s->fill = 0;
+		ws_merkle_root_from_chunks((const uint8_t (*)[32])f->chunks, f->nchunks,
+					   f->chunk_size, f->size, f->root);
+	}
+	return 0;
+}
+
+void ws_hash_stream_free(struct ws_hash_stream *s)
+{
+	if (!s)
+		return;
+	ws_sha_free(s->sha256);
+	free(s->buf);
+	free(s);
 }
