@@ -426,7 +426,9 @@ static void hash_restart(struct xfer *x)
 	x->hf->v1_piece_size = x->piece_size;
 	/* as publish hashes a release's files: each is padded to a piece */
 	x->hf->v1_pad_last = 1;
-	ws_hash_stream_new(x->hf, x->f->size, &x->hs);
+	/* the hashing on a thread of the file's own: the download loop
+	 * only copies, and the other core hashes */
+	ws_hash_stream_new(x->hf, x->f->size, 1, &x->hs);
 	ws_sha_free(x->blob);
 	x->blob = NULL;
 	if (!x->f->lfs) {

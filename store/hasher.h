@@ -68,10 +68,15 @@ void ws_hash_file_release(struct ws_hash_file *f);
  * ws_hash_stream_new - start hashing a file of size bytes into f, whose
  *   inputs (want_sha256, sha256_only, v1_piece_size, v1_pad_last; path is
  *   not used) are as for ws_hash_files; its outputs are allocated now and
- *   filled by ws_hash_stream_final.  Returns 0, or WS_EFORMAT for a bad
- *   v1_piece_size (f then holds nothing to release).  Memory: f's outputs,
- *   and one buffer of max(4 MiB, v1_piece_size) bytes (less for a smaller
- *   file).  The stream points at f: f must outlive it.
+ *   filled by ws_hash_stream_final.  With thread, the hashing runs on a
+ *   worker thread of the stream's own (when the file is larger than one
+ *   buffer, and the thread could start): ws_hash_stream_update then only
+ *   copies into a buffer, and blocks while 3 buffers wait to be hashed.
+ *   Returns 0, or WS_EFORMAT for a bad v1_piece_size (f then holds nothing
+ *   to release).  Memory: f's outputs, and one buffer of a merkle chunk
+ *   (ws_merkle_chunk_size(v1_piece_size), at most 4 MiB; less for a smaller
+ *   file), three with a thread.  The stream points at f: f must outlive
+ *   it, and f's outputs must not be read before ws_hash_stream_final.
  * ws_hash_stream_update - feed the next len bytes.  More bytes than size in
  *   all sets f->error to WS_EMISMATCH (nothing more is hashed).
  * ws_hash_stream_fed - bytes fed so far.
@@ -85,7 +90,8 @@ void ws_hash_file_release(struct ws_hash_file *f);
  * stream, ws_hash_file_release(f), and make a new one.
  */
 struct ws_hash_stream;
-int ws_hash_stream_new(struct ws_hash_file *f, uint64_t size, struct ws_hash_stream **out);
+int ws_hash_stream_new(struct ws_hash_file *f, uint64_t size, int thread,
+		       struct ws_hash_stream **out);
 void ws_hash_stream_update(struct ws_hash_stream *s, const void *data, size_t len);
 uint64_t ws_hash_stream_fed(const struct ws_hash_stream *s);
 int ws_hash_stream_final(struct ws_hash_stream *s);

@@ -40,13 +40,13 @@ static int write_bytes(const char *path, const uint8_t *b, uint64_t size)
 }
 
 /* feed b to a stream in uneven pieces, as a download's callbacks would */
-static int stream_bytes(struct ws_hash_file *f, const uint8_t *b, uint64_t size)
+static int stream_bytes(struct ws_hash_file *f, const uint8_t *b, uint64_t size, int thread)
 {
 	static const size_t steps[] = { 1, 7, 16383, 65536, (1u << 20) + 3, 512u << 10, 5 };
 	struct ws_hash_stream *s = NULL;
 	uint64_t off = 0;
 	size_t k = 0;
-	int ret = ws_hash_stream_new(f, size, &s);
+	int ret = ws_hash_stream_new(f, size, thread, &s);
 
 	if (ret)
 		return ret;
@@ -80,34 +80,40 @@ static void test_sizes(uint64_t ps, int pad)
 	size_t n = sizeof(sizes) / sizeof(sizes[0]);
 	struct ws_hash_file files[sizeof(sizes) / sizeof(sizes[0])];
 	struct ws_hash_file streamed[sizeof(sizes) / sizeof(sizes[0])];
+	struct ws_hash_file threaded[sizeof(sizes) / sizeof(sizes[0])];
 	uint8_t *bytes[sizeof(sizes) / sizeof(sizes[0])];
 	char label[160];
 	int ok = 1;
 
 	memset(files, 0, sizeof(files));
 	memset(streamed, 0, sizeof(streamed));
+	memset(threaded, 0, sizeof(threaded));
 	for (size_t i = 0; i < n; i++) {
 		bytes[i] = make_bytes(sizes[i], (unsigned)i);
 		files[i].path = xasprintf("%s/f%zu-%llu-%d", tmpdir, i, (unsigned long long)ps, pad);
 		if (write_bytes(files[i].path, bytes[i], sizes[i]))
 			ok = 0;
-		files[i].want_sha256 = streamed[i].want_sha256 = 1;
-		files[i].v1_piece_size = streamed[i].v1_piece_size = ps;
-		files[i].v1_pad_last = streamed[i].v1_pad_last = pad;
+		files[i].want_sha256 = streamed[i].want_sha256 = threaded[i].want_sha256 = 1;
+		files[i].v1_piece_size = streamed[i].v1_piece_size = threaded[i].v1_piece_size = ps;
+		files[i].v1_pad_last = streamed[i].v1_pad_last = threaded[i].v1_pad_last = pad;
 	}
 	snprintf(label, sizeof(label), "piece size %llu KiB%s: files written",
 		 (unsigned long long)(ps >> 10), pad ? ", padded" : "");
 	CHECK(ok, label);
 	CHECK(ws_hash_files(files, n, 2, NULL, NULL) == 0, "ws_hash_files runs");
 	for (size_t i = 0; i < n; i++) {
-		int ret = stream_bytes(&streamed[i], bytes[i], sizes[i]);
+		int ret = stream_bytes(&streamed[i], bytes[i], sizes[i], 0);
 		snprintf(label, sizeof(label), "piece size %llu KiB%s, %llu bytes: streamed "
 			 "SHA-256, root, chunk roots and v1 pieces equal ws_hash_files'",
 			 (unsigned long long)(ps >> 10), pad ? " padded" : "",
 			 (unsigned long long)sizes[i]);
 		CHECK(ret == 0 && same_hashes(&files[i], &streamed[i]), label);
+		ret = stream_bytes(&threaded[i], bytes[i], sizes[i], 1);
+		CHECK(ret == 0 && same_hashes(&files[i], &threaded[i]),
+		      "  and so do those hashed on the stream's worker thread");
 		ws_hash_file_release(&files[i]);
 		ws_hash_file_release(&streamed[i]);
+		ws_hash_file_release(&threaded[i]);
 		free((char *)files[i].path);
 		free(bytes[i]);
 	}
@@ -119,7 +125,7 @@ static void test_wrong_length(void)
 	struct ws_hash_stream *s = NULL;
 	uint8_t b[100] = { 0 };
 
-	CHECK(ws_hash_stream_new(&f, 99, &s) == 0, "stream of 99 bytes");
+	CHECK(ws_hash_stream_new(&f, 99, 0, &s) == 0, "stream of 99 bytes");
 	ws_hash_stream_update(s, b, 100);
 	CHECK_EQ_INT(ws_hash_stream_final(s), WS_EMISMATCH, "100 bytes into 99: refused");
 	ws_hash_stream_free(s);
@@ -127,7 +133,7 @@ static void test_wrong_length(void)
 
 	memset(&f, 0, sizeof(f));
 	f.want_sha256 = 1;
-	CHECK(ws_hash_stream_new(&f, 101, &s) == 0, "stream of 101 bytes");
+	CHECK(ws_hash_stream_new(&f, 101, 0, &s) == 0, "stream of 101 bytes");
 	ws_hash_stream_update(s, b, 100);
 	CHECK_EQ_INT(ws_hash_stream_fed(s), 100, "100 bytes fed");
 	CHECK_EQ_INT(ws_hash_stream_final(s), WS_EMISMATCH, "100 bytes of 101: refused");
@@ -136,7 +142,7 @@ static void test_wrong_length(void)
 
 	memset(&f, 0, sizeof(f));
 	f.v1_piece_size = 3000;
-	CHECK_EQ_INT(ws_hash_stream_new(&f, 10, &s), WS_EFORMAT,
+	CHECK_EQ_INT(ws_hash_stream_new(&f, 10, 0, &s), WS_EFORMAT,
 		     "a piece size that is no power of two is refused");
 }
 
@@ -207,7 +213,7 @@ static void test_publish(void)
 		hashed[i].want_sha256 = 1;
 		hashed[i].v1_piece_size = ps;
 		hashed[i].v1_pad_last = 1;
-		if (stream_bytes(&hashed[i], b, sizes[i]))
+		if (stream_bytes(&hashed[i], b, sizes[i], 1))
 			ok = 0;
 		hashed[i].path = names[i];
 		free(path);
