@@ -4,6 +4,7 @@
 #include "proto/manifest.h"
 #include "proto/merkle.h"
 #include "proto/util.h"
+#include "store/syncer.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -396,6 +397,7 @@ struct xfer {
 	struct ws_hash_stream *hs;
 	ws_sha *blob;
 	uint64_t piece_size;
+	struct ws_syncer *sync;     /* fsyncs and renames finished files */
 	uint64_t got;               /* bytes in the partial file */
 	uint64_t asked;             /* where the current request starts */
 	uint64_t kicked;            /* bytes sent to writeback */
@@ -623,18 +625,6 @@ static void xfer_free(struct xfer *x)
 	free(x);
 }
 
-static int mkdir_parent(const char *path)
-{
-	char *d = xstrdup(path), *s = strrchr(d, '/');
-	int ret = 0;
-	if (s) {
-		*s = '\0';
-		ret = ws_mkdir_p(d);
-	}
-	free(d);
-	return ret;
-}
-
 /* open the partial file and feed what it holds to the hash */
 static int xfer_open(struct xfer *x, char **msg)
 {
@@ -643,7 +633,7 @@ static int xfer_open(struct xfer *x, char **msg)
 	ssize_t r;
 	int ret;
 
-	if ((ret = mkdir_parent(x->part)))
+	if ((ret = ws_mkdir_parent(x->part)))
 		return ws_seterr(msg, ret, "cannot create the folder of '%s': %s", x->part,
 				 ws_strerror(ret));
 	x->fd = open(x->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -697,9 +687,10 @@ static int transient(CURLcode rc)
 	       rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT;
 }
 
-/* every byte is in: check size and hash against the record, then move
- * the file into place.  WS_EMISMATCH / WS_EBADHASH when it does not match
- * (the caller removes it), -errno for local I/O. */
+/* every byte is in: check size and hash against the record, then hand
+ * the file to the syncer, which moves it into place once it is on disk
+ * (its failure fails the download).  WS_EMISMATCH / WS_EBADHASH when it
+ * does not match (the caller removes it), -errno for local I/O. */
 static int xfer_finish(struct xfer *x, char **msg)
 {
 	const struct ws_hub_file *f = x->f;
@@ -730,11 +721,10 @@ static int xfer_finish(struct xfer *x, char **msg)
 				hex, ghex);
 		return ret;
 	}
-	if (fsync(x->fd) < 0 || (ret = mkdir_parent(x->final)) || rename(x->part, x->final) < 0) {
-		ret = ws_seterr(msg, -errno, "cannot move '%s' into place: %s", x->part,
-				strerror(errno));
+	ret = ws_syncer_put(x->sync, x->fd, x->part, x->final, msg);
+	x->fd = -1;
+	if (ret)
 		return ret;
-	}
 	x->ok = 1;
 	x->hf->path = f->path;
 	return 0;
@@ -825,6 +815,7 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 	size_t nq = 0, next = 0, running = 0;
 	uint64_t total = 0, done_bytes = 0;
 	char *rev = url_escape(r->commit, 0);
+	struct ws_syncer *sync = NULL;
 	int ret = 0;
 
 	if (piece_size && (piece_size < WS_BLOCK_SIZE || (piece_size & (piece_size - 1)))) {
@@ -836,6 +827,9 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 	}
 	for (size_t i = 0; hashes && i < r->nfiles; i++)
 		memset(&hashes[i], 0, sizeof(hashes[i]));
+	/* the fsync of a finished file takes the disk's time, not the
+	 * loop's: the other transfers go on meanwhile (NULL: done inline) */
+	sync = ws_syncer_new();
 	for (size_t i = 0; i < r->nfiles; i++) {
 		const struct ws_hub_file *f = &r->files[i];
 		struct stat st;
@@ -859,13 +853,14 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 		x->hf = hashes ? &hashes[i] : &x->own;
 		x->piece_size = piece_size;
 		x->final = final;
+		x->sync = sync;
 		x->part = xasprintf("%s/partial/%s", dir, f->path);
 		x->url = xasprintf("%s/%s/resolve/%s/%s", h->endpoint, r->repo, rev, p);
 		free(p);
 		q[nq++] = x;
 	}
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->connections);
-	while (!ret && (next < nq || running)) {
+	while (!ret && (next < nq || running) && !ws_syncer_error(sync)) {
 		CURLMsg *cm;
 		int still = 0, left;
 		uint64_t inflight = 0;
@@ -911,6 +906,12 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 			h->progress(h->progress_ctx, done_bytes + inflight, total);
 		if (!ret && (running || next < nq))
 			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	{
+		/* every file handed over is in place (or the first failure) */
+		int sret = ws_syncer_finish(sync, ret ? NULL : msg);
+		if (!ret)
+			ret = sret;
 	}
 	for (size_t i = 0; i < nq; i++) {
 		if (q[i]->e)
