@@ -9,9 +9,10 @@
 #   curl        curl --parallel fetching the same LFS URLs from nginx, to
 #               files, no verification (what a plain download costs)
 #   mirror      the whole `weightsync mirror` into a fresh home: API call,
-#               download with every file hashed as it streams, then the
-#               publish (SHA-256, v2 merkle and v1 pieces of every file),
-#               torrent, signature and commit; split into the download
+#               download with every file hashed once as it streams
+#               (SHA-256, v2 merkle and v1 pieces, on a thread per file),
+#               then the publish (which takes those hashes), torrent,
+#               signature and commit; split into the download
 #               phase (to the moment the release folder to publish appears)
 #               and the publish phase (the rest)
 #   baseline    the same with another binary, WS_BENCH_HF_BASE (optional:
@@ -19,6 +20,8 @@
 # Knobs: WS_BENCH_HF_MIB (1024), WS_BENCH_HF_FILES (4), WS_BENCH_RUNS (3),
 # WS_BENCH_DIR (where the temporary folder goes; default $TMPDIR or /tmp),
 # WS_BENCH_HF_BASE (a second weightsync binary to run side by side).
+# Also printed: the CPU seconds (user + system) of curl and of each mirror
+# process, from GNU time when it is installed.
 # Target (informational): mirror / curl throughput >= 0.8.
 # Needs nginx and curl (make bench installs them).  Loopback only.
 set -euo pipefail
@@ -50,6 +53,20 @@ if [ -n "${WS_BENCH_HF_BASE:-}" ]; then
 fi
 
 now_ns() { date +%s%N; }
+# CPU seconds (user + system) of a command, when GNU time is there
+TIMEBIN=
+if [ -x /usr/bin/time ] && /usr/bin/time -f %U -o /dev/null true 2>/dev/null; then
+	TIMEBIN=/usr/bin/time
+fi
+timed() {
+	if [ -n "$TIMEBIN" ]; then
+		"$TIMEBIN" -f "%U %S" -o "$tmp/cpu" "$@"
+	else
+		echo "0 0" >"$tmp/cpu"
+		"$@"
+	fi
+}
+cpu_secs() { tail -1 "$tmp/cpu" | awk '{ printf "%.2f", $1 + $2 }'; }
 secs() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e9 }'; }
 median() {
 	printf '%s\n' "$@" | sort -g |
@@ -123,7 +140,7 @@ mirror_once() {
 	rm -rf "$tmp/home"
 	WEIGHTSYNC_HOME=$tmp/home "$1" keygen --no-password >/dev/null 2>&1
 	t0=$(now_ns)
-	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home "$1" mirror hf://bench/big --name big \
+	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home timed "$1" mirror hf://bench/big --name big \
 		--connections "$NFILES" >/dev/null 2>"$tmp/mirror.err" &
 	mpid=$!
 	T_DL=
@@ -134,12 +151,13 @@ mirror_once() {
 	done
 	wait $mpid || { cat "$tmp/mirror.err" >&2; die "mirror with $1 failed"; }
 	T_ALL=$(secs $(( $(now_ns) - t0 )))
+	C_ALL=$(cpu_secs)
 	# not seen: the publish phase was shorter than one look
 	T_DL=${T_DL:-$T_ALL}
 	rm -rf "$tmp/home"
 }
 
-declare -a T_CURL T_MIRROR T_MDL T_MPUB T_BASE T_BDL T_BPUB
+declare -a T_CURL T_MIRROR T_MDL T_MPUB T_BASE T_BDL T_BPUB C_CURL C_MIRROR C_BASE
 for r in $(seq 1 "$RUNS"); do
 	rm -rf "$tmp/out" && mkdir -p "$tmp/out"
 	args=()
@@ -148,17 +166,18 @@ for r in $(seq 1 "$RUNS"); do
 		args+=(-o "$tmp/out/$b" "$cdn/$b")
 	done
 	t0=$(now_ns)
-	curl -sSf --no-progress-meter --parallel --parallel-max "$NFILES" "${args[@]}"
+	timed curl -sSf --no-progress-meter --parallel --parallel-max "$NFILES" "${args[@]}"
 	T_CURL+=($(secs $(( $(now_ns) - t0 ))))
+	C_CURL+=($(cpu_secs))
 	rm -rf "$tmp/out"
 
 	if [ -n "$BASE_WS" ]; then
 		mirror_once "$BASE_WS"
-		T_BASE+=($T_ALL) T_BDL+=($T_DL)
+		T_BASE+=($T_ALL) T_BDL+=($T_DL) C_BASE+=($C_ALL)
 		T_BPUB+=($(awk -v a="$T_ALL" -v d="$T_DL" 'BEGIN { printf "%.3f", a - d }'))
 	fi
 	mirror_once "$WS"
-	T_MIRROR+=($T_ALL) T_MDL+=($T_DL)
+	T_MIRROR+=($T_ALL) T_MDL+=($T_DL) C_MIRROR+=($C_ALL)
 	T_MPUB+=($(awk -v a="$T_ALL" -v d="$T_DL" 'BEGIN { printf "%.3f", a - d }'))
 done
 mbs() { awk -v b="$bytes" -v t="$1" 'BEGIN { printf "%.0f", (t > 0 ? b / t / 1e6 : 0) }'; }
@@ -176,6 +195,9 @@ mm=$(median "${T_MIRROR[@]}") md=$(median "${T_MDL[@]}") mp=$(median "${T_MPUB[@
 row "weightsync mirror (verify + publish), all" "${T_MIRROR[*]}" "$mm" "$(mbs "$mm")"
 row "  download phase (hashed as it streams)" "${T_MDL[*]}" "$md" "$(mbs "$md")"
 row "  publish phase" "${T_MPUB[*]}" "$mp" ""
+if [ -n "$TIMEBIN" ]; then
+	echo "CPU seconds (user + system) of the process, median: curl $(median "${C_CURL[@]}")${BASE_WS:+, baseline mirror $(median "${C_BASE[@]}")}, mirror $(median "${C_MIRROR[@]}")"
+fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 if [ -n "$BASE_WS" ]; then
 	echo "baseline mirror / curl throughput: $(ratio "$mc" "$bm") (download phase $(ratio "$mc" "$bd"))"
