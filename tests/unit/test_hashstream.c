@@ -1,6 +1,7 @@
 /* test_hashstream.c - store/hasher.c's stream hasher against its file
- * hasher, and a release published from streamed hashes against one
- * published from the files (issue 11: mirror hashes every byte once) */
+ * hasher, a release published from streamed hashes against one published
+ * from the files, and store/syncer.c (issue 11: mirror hashes every byte
+ * once, and fsyncs off its download loop) */
 #include "check.h"
 #include "node/torrent.h"
 #include "proto/error.h"
@@ -9,7 +10,12 @@
 #include "store/hasher.h"
 #include "store/publish.h"
 #include "store/store.h"
+#include "store/syncer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +264,50 @@ static void test_publish(void)
 	free(src);
 }
 
+/* files handed over arrive at their destination (folders made); one
+ * that cannot is reported by ws_syncer_finish, and the others still go */
+static void test_syncer(void)
+{
+	struct ws_syncer *s = ws_syncer_new();
+	char *from[3], *to[3], *msg = NULL;
+	struct stat st;
+	int ok = 1, ret;
+
+	CHECK(s != NULL, "syncer thread starts");
+	{
+		char *b = xasprintf("%s/blocker", tmpdir);
+		if (write_bytes(b, (const uint8_t *)"x", 1))
+			ok = 0;
+		free(b);
+	}
+	for (int i = 0; i < 3; i++) {
+		from[i] = xasprintf("%s/part%d", tmpdir, i);
+		/* the second goes under a regular file: no folder can be made */
+		to[i] = xasprintf(i == 1 ? "%s/blocker/x/y%d" : "%s/done/sub/f%d", tmpdir, i);
+		int fd = open(from[i], O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, "abc", 3) != 3)
+			ok = 0;
+		if (ws_syncer_put(s, fd, from[i], to[i], NULL))
+			ok = 0;
+	}
+	CHECK(ok, "three files handed over");
+	ret = ws_syncer_finish(s, &msg);
+	CHECK(ret == -ENOTDIR && msg && strstr(msg, "part1"),
+	      "the file that cannot be moved is reported, by name");
+	if (msg)
+		printf("# %s\n", msg);
+	CHECK(stat(to[0], &st) == 0 && st.st_size == 3 && stat(to[2], &st) == 0 &&
+	      stat(from[0], &st) < 0 && stat(from[2], &st) < 0,
+	      "the others are moved into place, folders made, before and after it");
+	CHECK(stat(from[1], &st) == 0, "the one that failed stays where it was");
+	CHECK_EQ_INT(ws_syncer_finish(NULL, NULL), 0, "finishing no syncer is fine");
+	for (int i = 0; i < 3; i++) {
+		free(from[i]);
+		free(to[i]);
+	}
+	free(msg);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -272,6 +322,7 @@ int main(void)
 	test_sizes(8u << 20, 1);
 	test_wrong_length();
 	test_publish();
+	test_syncer();
 	ws_rm_rf(tmpdir);
 	return check_done();
 }
