@@ -4,6 +4,7 @@
 #include "proto/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 struct job {
 	struct job *next;
 	int fd;
-	char *from, *to;
+	char *from, *to;            /* NULL: a writeback start of [off, off + len) */
+	uint64_t off, len;
 };
 
 struct ws_syncer {
@@ -60,7 +62,13 @@ static void *worker(void *arg)
 			s->tail = &s->head;
 		pthread_mutex_unlock(&s->lock);
 		char *m = NULL;
-		int ret = sync_one(j->fd, j->from, j->to, &m);
+		int ret = 0;
+		if (j->from) {
+			ret = sync_one(j->fd, j->from, j->to, &m);
+		} else {
+			sync_file_range(j->fd, (off_t)j->off, (off_t)j->len, SYNC_FILE_RANGE_WRITE);
+			close(j->fd);
+		}
 		free(j->from);
 		free(j->to);
 		free(j);
@@ -92,6 +100,15 @@ struct ws_syncer *ws_syncer_new(void)
 	return s;
 }
 
+static void push(struct ws_syncer *s, struct job *j)
+{
+	pthread_mutex_lock(&s->lock);
+	*s->tail = j;
+	s->tail = &j->next;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
 int ws_syncer_put(struct ws_syncer *s, int fd, const char *from, const char *to, char **msg)
 {
 	struct job *j;
@@ -102,12 +119,24 @@ int ws_syncer_put(struct ws_syncer *s, int fd, const char *from, const char *to,
 	j->fd = fd;
 	j->from = xstrdup(from);
 	j->to = xstrdup(to);
-	pthread_mutex_lock(&s->lock);
-	*s->tail = j;
-	s->tail = &j->next;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	push(s, j);
 	return 0;
+}
+
+void ws_syncer_writeback(struct ws_syncer *s, int fd, uint64_t off, uint64_t len)
+{
+	struct job *j;
+	int dfd;
+
+	if (!s || (dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->fd = dfd;
+	j->off = off;
+	j->len = len;
+	push(s, j);
 }
 
 int ws_syncer_error(struct ws_syncer *s)

@@ -5,13 +5,15 @@
  *
  * Part of store/.  Each file handed over is fsynced (data and size), its
  * destination's folder created, and it is renamed to its destination, in
- * the order handed over.  Only then is it at its destination: a crash
+ * the order handed over (with the writeback starts asked for before).  Only then is it at its destination: a crash
  * leaves it where it was (complete, for the next run to check) or durable
  * where it goes.  The folders' entries are not synced here: whoever makes
  * a release durable syncs its tree (durable.h) before the index names it.
  */
 #ifndef WS_STORE_SYNCER_H
 #define WS_STORE_SYNCER_H
+
+#include <stdint.h>
 
 struct ws_syncer;
 
@@ -27,6 +29,17 @@ struct ws_syncer *ws_syncer_new(void);
  * ws_syncer_error and ws_syncer_finish.
  */
 int ws_syncer_put(struct ws_syncer *s, int fd, const char *from, const char *to, char **msg);
+
+/*
+ * ws_syncer_writeback - start the writeback of bytes [off, off + len) of
+ * the file open at fd (sync_file_range, SYNC_FILE_RANGE_WRITE), so that
+ * the disk works while data still arrives and the fsync at the end has
+ * little left.  The syncer works on a duplicate of fd: the caller keeps
+ * fd.  s NULL: done at once.  A hint only: its failures are ignored (the
+ * fsync of ws_syncer_put is what counts).  It can block for milliseconds
+ * when the disk's queue is full, which is why it is the syncer's.
+ */
+void ws_syncer_writeback(struct ws_syncer *s, int fd, uint64_t off, uint64_t len);
 
 /* ws_syncer_error - the first failure so far (0 for none); the message
  * comes with ws_syncer_finish. */
