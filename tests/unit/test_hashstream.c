@@ -287,6 +287,8 @@ static void test_syncer(void)
 		int fd = open(from[i], O_RDWR | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0 || write(fd, "abc", 3) != 3)
 			ok = 0;
+		/* a writeback start first, as a download asks every 16 MiB */
+		ws_syncer_writeback(s, fd, 0, 3);
 		if (ws_syncer_put(s, fd, from[i], to[i], NULL))
 			ok = 0;
 	}
