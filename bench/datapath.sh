@@ -80,21 +80,7 @@ part() { [[ ,$PARTS, == *,$1,* ]]; }
 
 mkdir -p "$BASE"
 tmp=$(mktemp -d "$BASE/ws-bench-datapath.XXXXXX")
-PIDS=()
-cleanup() {
-	local p i
-	set +e
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && (( i < 50 )); do sleep 0.1; i=$((i + 1)); done
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$HERE/lib/procs.sh"   # PIDS, cleanup on exit
 mkdir -p "$tmp/bin"
 cp "$WS_BIN" "$tmp/bin/weightsync"
 WS_BIN_ORIG=$WS_BIN

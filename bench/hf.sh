@@ -9,11 +9,19 @@
 #   curl        curl --parallel fetching the same LFS URLs from nginx, to
 #               files, no verification (what a plain download costs)
 #   mirror      the whole `weightsync mirror` into a fresh home: API call,
-#               download with every file hashed as it streams, then the
-#               publish (SHA-256, v2 merkle and v1 pieces of every file),
-#               torrent, signature and commit
+#               download with every file hashed once as it streams
+#               (SHA-256, v2 merkle and v1 pieces, on a thread per file),
+#               then the publish (which takes those hashes), torrent,
+#               signature and commit; split into the download
+#               phase (to the moment the release folder to publish appears)
+#               and the publish phase (the rest)
+#   baseline    the same with another binary, WS_BENCH_HF_BASE (optional:
+#               an older build, to compare before and after in one run)
 # Knobs: WS_BENCH_HF_MIB (1024), WS_BENCH_HF_FILES (4), WS_BENCH_RUNS (3),
-# WS_BENCH_DIR (where the temporary folder goes; default $TMPDIR or /tmp).
+# WS_BENCH_DIR (where the temporary folder goes; default $TMPDIR or /tmp),
+# WS_BENCH_HF_BASE (a second weightsync binary to run side by side).
+# Also printed: the CPU seconds (user + system) of curl and of each mirror
+# process, from GNU time when it is installed.
 # Target (informational): mirror / curl throughput >= 0.8.
 # Needs nginx and curl (make bench installs them).  Loopback only.
 set -euo pipefail
@@ -35,24 +43,30 @@ done
 
 mkdir -p "$BASE"
 tmp=$(mktemp -d "$BASE/ws-bench-hf.XXXXXX")
-PIDS=()
-cleanup() {
-	set +e
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && (( i < 50 )); do sleep 0.1; i=$((i + 1)); done
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$here/lib/procs.sh"   # PIDS, cleanup on exit
 cp "$WS_BIN" "$tmp/weightsync"
 WS=$tmp/weightsync
+BASE_WS=
+if [ -n "${WS_BENCH_HF_BASE:-}" ]; then
+	cp "$WS_BENCH_HF_BASE" "$tmp/weightsync-base"
+	BASE_WS=$tmp/weightsync-base
+fi
 
 now_ns() { date +%s%N; }
+# CPU seconds (user + system) of a command, when GNU time is there
+TIMEBIN=
+if [ -x /usr/bin/time ] && /usr/bin/time -f %U -o /dev/null true 2>/dev/null; then
+	TIMEBIN=/usr/bin/time
+fi
+timed() {
+	if [ -n "$TIMEBIN" ]; then
+		"$TIMEBIN" -f "%U %S" -o "$tmp/cpu" "$@"
+	else
+		echo "0 0" >"$tmp/cpu"
+		"$@"
+	fi
+}
+cpu_secs() { tail -1 "$tmp/cpu" | awk '{ printf "%.2f", $1 + $2 }'; }
 secs() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e9 }'; }
 median() {
 	printf '%s\n' "$@" | sort -g |
@@ -118,47 +132,79 @@ cat "$repo"/*.safetensors >/dev/null   # page cache, for both contenders
 
 echo "repository: $NFILES files, $(( bytes >> 20 )) MiB; nginx $(nginx -v 2>&1 | sed 's/.*\///') as the CDN; $(nproc) cores"
 echo "note: the machine may be shared; figures vary with its load"
-declare -a T_CURL T_MIRROR T_DL
+# mirror_once BIN - one mirror into a fresh home; sets T_ALL (start to
+# exit) and T_DL (start to the end of the download phase, when the release
+# folder to publish appears; the rest is the publish phase)
+mirror_once() {
+	local mpid t0
+	rm -rf "$tmp/home"
+	WEIGHTSYNC_HOME=$tmp/home "$1" keygen --no-password >/dev/null 2>&1
+	t0=$(now_ns)
+	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home timed "$1" mirror hf://bench/big --name big \
+		--connections "$NFILES" >/dev/null 2>"$tmp/mirror.err" &
+	mpid=$!
+	T_DL=
+	while kill -0 $mpid 2>/dev/null; do
+		[ -z "$T_DL" ] && [ -d "$tmp/home/tmp/mirror-bench--big@$COMMIT/release" ] &&
+			T_DL=$(secs $(( $(now_ns) - t0 )))
+		sleep 0.01
+	done
+	wait $mpid || { cat "$tmp/mirror.err" >&2; die "mirror with $1 failed"; }
+	T_ALL=$(secs $(( $(now_ns) - t0 )))
+	C_ALL=$(cpu_secs)
+	# not seen: the publish phase was shorter than one look
+	T_DL=${T_DL:-$T_ALL}
+	rm -rf "$tmp/home"
+}
+
+declare -a T_CURL T_MIRROR T_MDL T_MPUB T_BASE T_BDL T_BPUB C_CURL C_MIRROR C_BASE
 for r in $(seq 1 "$RUNS"); do
-	rm -rf "$tmp/out" "$tmp/home" && mkdir -p "$tmp/out"
+	rm -rf "$tmp/out" && mkdir -p "$tmp/out"
 	args=()
 	for f in "$repo"/*.safetensors; do
 		b=$(basename "$f")
 		args+=(-o "$tmp/out/$b" "$cdn/$b")
 	done
 	t0=$(now_ns)
-	curl -sSf --no-progress-meter --parallel --parallel-max "$NFILES" "${args[@]}"
+	timed curl -sSf --no-progress-meter --parallel --parallel-max "$NFILES" "${args[@]}"
 	T_CURL+=($(secs $(( $(now_ns) - t0 ))))
+	C_CURL+=($(cpu_secs))
 	rm -rf "$tmp/out"
 
-	WEIGHTSYNC_HOME=$tmp/home "$WS" keygen --no-password >/dev/null 2>&1
-	t0=$(now_ns)
-	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home "$WS" mirror hf://bench/big --name big \
-		--connections "$NFILES" >/dev/null 2>"$tmp/mirror.err" &
-	mpid=$!
-	# the download phase ends when the release folder to publish appears
-	td=
-	while kill -0 $mpid 2>/dev/null; do
-		[ -z "$td" ] && [ -d "$tmp/home/tmp/mirror-bench--big@$COMMIT/release" ] &&
-			td=$(secs $(( $(now_ns) - t0 )))
-		sleep 0.05
-	done
-	wait $mpid || { cat "$tmp/mirror.err" >&2; die "mirror failed"; }
-	T_MIRROR+=($(secs $(( $(now_ns) - t0 ))))
-	T_DL+=(${td:-0})
-	rm -rf "$tmp/home"
+	if [ -n "$BASE_WS" ]; then
+		mirror_once "$BASE_WS"
+		T_BASE+=($T_ALL) T_BDL+=($T_DL) C_BASE+=($C_ALL)
+		T_BPUB+=($(awk -v a="$T_ALL" -v d="$T_DL" 'BEGIN { printf "%.3f", a - d }'))
+	fi
+	mirror_once "$WS"
+	T_MIRROR+=($T_ALL) T_MDL+=($T_DL) C_MIRROR+=($C_ALL)
+	T_MPUB+=($(awk -v a="$T_ALL" -v d="$T_DL" 'BEGIN { printf "%.3f", a - d }'))
 done
+mbs() { awk -v b="$bytes" -v t="$1" 'BEGIN { printf "%.0f", (t > 0 ? b / t / 1e6 : 0) }'; }
+row() { printf '%-44s %-26s %9s %8s\n' "$1" "$2" "$3" "$4"; }
 mc=$(median "${T_CURL[@]}")
-mm=$(median "${T_MIRROR[@]}")
-printf '%-40s %-26s %9s %8s\n' "contender" "runs (s)" "median s" "MB/s"
-printf '%-40s %-26s %9s %8s\n' "curl --parallel from nginx (no check)" "${T_CURL[*]}" "$mc" \
-	"$(awk -v b="$bytes" -v t="$mc" 'BEGIN { printf "%.0f", b / t / 1e6 }')"
-printf '%-40s %-26s %9s %8s\n' "weightsync mirror (verify + publish)" "${T_MIRROR[*]}" "$mm" \
-	"$(awk -v b="$bytes" -v t="$mm" 'BEGIN { printf "%.0f", b / t / 1e6 }')"
-md=$(median "${T_DL[@]}")
-printf '%-40s %-26s %9s %8s\n' "  of which download + streamed check" "${T_DL[*]}" "$md" \
-	"$(awk -v b="$bytes" -v t="$md" 'BEGIN { printf "%.0f", (t > 0 ? b / t / 1e6 : 0) }')"
-ratio=$(awk -v a="$mc" -v b="$mm" 'BEGIN { printf "%.2f", a / b }')
-echo "download phase / curl throughput: $(awk -v a="$mc" -v b="$md" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+row "contender" "runs (s)" "median s" "MB/s"
+row "curl --parallel from nginx (no check)" "${T_CURL[*]}" "$mc" "$(mbs "$mc")"
+if [ -n "$BASE_WS" ]; then
+	bm=$(median "${T_BASE[@]}") bd=$(median "${T_BDL[@]}") bp=$(median "${T_BPUB[@]}")
+	row "baseline mirror (WS_BENCH_HF_BASE), all" "${T_BASE[*]}" "$bm" "$(mbs "$bm")"
+	row "  download phase" "${T_BDL[*]}" "$bd" "$(mbs "$bd")"
+	row "  publish phase" "${T_BPUB[*]}" "$bp" ""
+fi
+mm=$(median "${T_MIRROR[@]}") md=$(median "${T_MDL[@]}") mp=$(median "${T_MPUB[@]}")
+row "weightsync mirror (verify + publish), all" "${T_MIRROR[*]}" "$mm" "$(mbs "$mm")"
+row "  download phase (hashed as it streams)" "${T_MDL[*]}" "$md" "$(mbs "$md")"
+row "  publish phase" "${T_MPUB[*]}" "$mp" ""
+if [ -n "$TIMEBIN" ]; then
+	echo "CPU seconds (user + system) of the process, median: curl $(median "${C_CURL[@]}")${BASE_WS:+, baseline mirror $(median "${C_BASE[@]}")}, mirror $(median "${C_MIRROR[@]}")"
+fi
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+if [ -n "$BASE_WS" ]; then
+	echo "baseline mirror / curl throughput: $(ratio "$mc" "$bm") (download phase $(ratio "$mc" "$bd"))"
+	echo "mirror / baseline mirror throughput: $(ratio "$bm" "$mm")"
+fi
+ratio=$(ratio "$mc" "$mm")
+echo "download phase / curl throughput: $(ratio "$mc" "$md")"
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8 ? "PASS" : "MISS") }')
 echo "mirror / curl throughput: $ratio (target >= 0.8: $verdict)"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "node/hub.h"
 #include "proto/error.h"
+#include "proto/merkle.h"
 #include "proto/util.h"
 #include "store/hf.h"
 #include "store/publish.h"
@@ -34,9 +35,12 @@ const struct cli_option mirror_options[] = {
 };
 
 /*
- * What the release holds must be what the hub recorded: publish hashed
- * every file again (SHA-256), which also covers files verified by an
- * earlier, interrupted run.  Small files are checked by git blob id.
+ * What the release holds must be what the hub recorded.  Files this run
+ * downloaded were checked as they streamed, and publish takes their
+ * hashes from that stream; a file verified by an earlier, interrupted run
+ * is hashed again by publish (it was out of our hands in between), and
+ * this checks the result: SHA-256 for LFS files, git blob id for the
+ * others.
  */
 static int check_against_record(const struct ws_publish *p, const struct ws_hub_repo *r,
 				const char *files_dir, size_t nselected, char **msg)
@@ -107,6 +111,8 @@ int cmd_mirror(struct cli *c, int argc, char **argv)
 	struct ws_hub_repo r = { 0 };
 	struct ws_publish p = { 0 };
 	struct ws_seckey *sk = NULL;
+	struct ws_hash_file *hashes = NULL;
+	uint64_t *sizes = NULL, piece_size;
 	struct progress prog;
 	const char *include[PATTERNS_MAX], *exclude[PATTERNS_MAX], *endpoint = NULL;
 	size_t ninc = 0, nexc = 0, nsel;
@@ -190,10 +196,18 @@ int cmd_mirror(struct cli *c, int argc, char **argv)
 		err("cannot create '%s': %s", work, ws_strerror(ret));
 		goto out;
 	}
+	/* the piece size publish will choose (the same files, the same
+	 * sizes), so that the download hashes everything publish needs */
+	sizes = xcalloc(r.nfiles + 1, sizeof(*sizes));
+	for (size_t i = 0, k = 0; i < r.nfiles; i++)
+		if (r.files[i].selected)
+			sizes[k++] = r.files[i].size;
+	piece_size = ws_piece_size_for_files(sizes, nsel);
+	hashes = xcalloc(r.nfiles + 1, sizeof(*hashes));
 	progress_init(&prog, "downloading");
 	hub.progress = progress_update;
 	hub.progress_ctx = &prog;
-	ret = ws_hub_download(&hub, &r, work, &msg);
+	ret = ws_hub_download(&hub, &r, work, piece_size, hashes, &msg);
 	progress_done(&prog);
 	if (ret) {
 		status = fail(ret, &msg, "download failed");
@@ -209,6 +223,8 @@ int cmd_mirror(struct cli *c, int argc, char **argv)
 	p.origin = origin;
 	p.sk = sk;
 	p.for_swarm = 1;
+	p.hashed = hashes;
+	p.nhashed = r.nfiles;
 	progress_init(&prog, "hashing");
 	p.progress = progress_update;
 	p.progress_ctx = &prog;
@@ -227,6 +243,10 @@ int cmd_mirror(struct cli *c, int argc, char **argv)
 	if (status == 0)
 		ws_rm_rf(work);
 out:
+	for (size_t i = 0; hashes && i < r.nfiles; i++)
+		ws_hash_file_release(&hashes[i]);
+	free(hashes);
+	free(sizes);
 	ws_hub_repo_release(&r);
 	ws_hub_release(&hub);
 	ws_seckey_free(sk);

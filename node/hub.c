@@ -4,6 +4,7 @@
 #include "proto/manifest.h"
 #include "proto/merkle.h"
 #include "proto/util.h"
+#include "store/syncer.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -23,7 +24,9 @@
 #define RETRIES 3                 /* per file, for transient network errors */
 #define USER_AGENT "weightsync/0.1"
 /* bytes written between two starts of writeback: the disk works while the
- * network does, and the fsync before a file's rename has little left */
+ * network does, and the fsync before a file's rename has little left.
+ * Started from the syncer's thread: sync_file_range blocks while the
+ * disk's queue is full (about 11 ms a call in bench/hf.sh) */
 #define KICK_BYTES (16u << 20)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -387,11 +390,21 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 	char *part, *final, *url;
 	int fd;
-	ws_sha *h;
+	/* every byte goes, as it arrives, into hs: the SHA-256 (an LFS
+	 * file's check) and, when the caller publishes, the v2 merkle tree
+	 * and v1 pieces, into *hf; a small file also goes into blob, its git
+	 * blob id (its check) */
+	struct ws_hash_file *hf;    /* the caller's entry, or own */
+	struct ws_hash_file own;
+	struct ws_hash_stream *hs;
+	ws_sha *blob;
+	uint64_t piece_size;
+	struct ws_syncer *sync;     /* fsyncs and renames finished files */
 	uint64_t got;               /* bytes in the partial file */
 	uint64_t asked;             /* where the current request starts */
 	uint64_t kicked;            /* bytes sent to writeback */
 	int tries;
+	int ok;                     /* verified and in place */
 	int resumed;                /* started from a partial file on disk */
 	/* the current response */
 	long status;
@@ -404,16 +417,38 @@ struct xfer {
 	char *fail_msg;
 };
 
+/* start the hashes over, for a file whose bytes come from its first one
+ * (the piece size was checked by ws_hub_download: this cannot fail) */
 static void hash_restart(struct xfer *x)
 {
-	ws_sha_free(x->h);
-	x->h = x->f->lfs ? ws_sha256_new() : ws_sha1_new();
+	ws_hash_stream_free(x->hs);
+	x->hs = NULL;
+	ws_hash_file_release(x->hf);
+	memset(x->hf, 0, sizeof(*x->hf));
+	x->hf->want_sha256 = 1;
+	x->hf->sha256_only = x->piece_size == 0;
+	x->hf->v1_piece_size = x->piece_size;
+	/* as publish hashes a release's files: each is padded to a piece */
+	x->hf->v1_pad_last = 1;
+	/* the hashing on a thread of the file's own: the download loop
+	 * only copies, and the other core hashes */
+	ws_hash_stream_new(x->hf, x->f->size, 1, &x->hs);
+	ws_sha_free(x->blob);
+	x->blob = NULL;
 	if (!x->f->lfs) {
 		/* git's blob id: SHA-1 of "blob <size>\0" and the content */
 		char head[32];
 		int n = snprintf(head, sizeof(head), "blob %llu", (unsigned long long)x->f->size);
-		ws_sha_update(x->h, head, (size_t)n + 1);
+		x->blob = ws_sha1_new();
+		ws_sha_update(x->blob, head, (size_t)n + 1);
 	}
+}
+
+static void hash_feed(struct xfer *x, const void *data, size_t n)
+{
+	ws_hash_stream_update(x->hs, data, n);
+	if (x->blob)
+		ws_sha_update(x->blob, data, n);
 }
 
 static int x_fail(struct xfer *x, int code, const char *fmt, const char *a, const char *b)
@@ -546,11 +581,10 @@ static size_t on_body(char *data, size_t sz, size_t nm, void *ctx)
 		}
 		done += (size_t)w;
 	}
-	ws_sha_update(x->h, data, n);
+	hash_feed(x, data, n);
 	x->got += n;
 	if (x->got - x->kicked >= KICK_BYTES) {
-		sync_file_range(x->fd, (off_t)x->kicked, (off_t)(x->got - x->kicked),
-				SYNC_FILE_RANGE_WRITE);
+		ws_syncer_writeback(x->sync, x->fd, x->kicked, x->got - x->kicked);
 		x->kicked = x->got;
 	}
 	return n;
@@ -566,30 +600,30 @@ static void xfer_close(struct xfer *x)
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
-	ws_sha_free(x->h);
-	x->h = NULL;
+	ws_hash_stream_free(x->hs);
+	x->hs = NULL;
+	ws_sha_free(x->blob);
+	x->blob = NULL;
+}
+
+/* a file that did not make it: what was hashed of it is no result */
+static void xfer_drop_hashes(struct xfer *x)
+{
+	ws_hash_file_release(x->hf);
+	x->hf->path = NULL;
 }
 
 static void xfer_free(struct xfer *x)
 {
 	xfer_close(x);
+	if (!x->ok)
+		xfer_drop_hashes(x);
+	ws_hash_file_release(&x->own);
 	free(x->part);
 	free(x->final);
 	free(x->url);
 	free(x->fail_msg);
 	free(x);
-}
-
-static int mkdir_parent(const char *path)
-{
-	char *d = xstrdup(path), *s = strrchr(d, '/');
-	int ret = 0;
-	if (s) {
-		*s = '\0';
-		ret = ws_mkdir_p(d);
-	}
-	free(d);
-	return ret;
 }
 
 /* open the partial file and feed what it holds to the hash */
@@ -600,7 +634,7 @@ static int xfer_open(struct xfer *x, char **msg)
 	ssize_t r;
 	int ret;
 
-	if ((ret = mkdir_parent(x->part)))
+	if ((ret = ws_mkdir_parent(x->part)))
 		return ws_seterr(msg, ret, "cannot create the folder of '%s': %s", x->part,
 				 ws_strerror(ret));
 	x->fd = open(x->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -611,7 +645,7 @@ static int xfer_open(struct xfer *x, char **msg)
 	if ((uint64_t)st.st_size > x->f->size && ftruncate(x->fd, 0) < 0)
 		return ws_seterr(msg, -errno, "cannot truncate '%s': %s", x->part, strerror(errno));
 	while ((uint64_t)st.st_size <= x->f->size && (r = read(x->fd, buf, sizeof(buf))) > 0) {
-		ws_sha_update(x->h, buf, (size_t)r);
+		hash_feed(x, buf, (size_t)r);
 		x->got += (uint64_t)r;
 	}
 	if (lseek(x->fd, (off_t)x->got, SEEK_SET) < 0)
@@ -654,9 +688,10 @@ static int transient(CURLcode rc)
 	       rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT;
 }
 
-/* every byte is in: check size and hash against the record, then move
- * the file into place.  WS_EMISMATCH / WS_EBADHASH when it does not match
- * (the caller removes it), -errno for local I/O. */
+/* every byte is in: check size and hash against the record, then hand
+ * the file to the syncer, which moves it into place once it is on disk
+ * (its failure fails the download).  WS_EMISMATCH / WS_EBADHASH when it
+ * does not match (the caller removes it), -errno for local I/O. */
 static int xfer_finish(struct xfer *x, char **msg)
 {
 	const struct ws_hub_file *f = x->f;
@@ -670,7 +705,14 @@ static int xfer_finish(struct xfer *x, char **msg)
 				(unsigned long long)f->size);
 		return ret;
 	}
-	ws_sha_final(x->h, got);
+	if (ws_hash_stream_final(x->hs)) {
+		return ws_seterr(msg, WS_EMISMATCH, "'%s': the origin sent more than the hub "
+				 "records", f->path);
+	}
+	if (f->lfs)
+		memcpy(got, x->hf->sha256, 32);
+	else
+		ws_sha_final(x->blob, got);
 	if (memcmp(got, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20)) {
 		memcpy(hex_src, f->lfs ? f->sha256 : f->blob_id, f->lfs ? 32 : 20);
 		ws_hex(hex_src, f->lfs ? 32 : 20, hex);
@@ -680,11 +722,12 @@ static int xfer_finish(struct xfer *x, char **msg)
 				hex, ghex);
 		return ret;
 	}
-	if (fsync(x->fd) < 0 || (ret = mkdir_parent(x->final)) || rename(x->part, x->final) < 0) {
-		ret = ws_seterr(msg, -errno, "cannot move '%s' into place: %s", x->part,
-				strerror(errno));
+	ret = ws_syncer_put(x->sync, x->fd, x->part, x->final, msg);
+	x->fd = -1;
+	if (ret)
 		return ret;
-	}
+	x->ok = 1;
+	x->hf->path = f->path;
 	return 0;
 }
 
@@ -766,15 +809,28 @@ keep:
 }
 
 int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const char *dir,
-		    char **msg)
+		    uint64_t piece_size, struct ws_hash_file *hashes, char **msg)
 {
 	CURLM *m = curl_multi_init();
 	struct xfer **q = xcalloc(r->nfiles + 1, sizeof(*q));
 	size_t nq = 0, next = 0, running = 0;
 	uint64_t total = 0, done_bytes = 0;
 	char *rev = url_escape(r->commit, 0);
+	struct ws_syncer *sync = NULL;
 	int ret = 0;
 
+	if (piece_size && (piece_size < WS_BLOCK_SIZE || (piece_size & (piece_size - 1)))) {
+		free(q);
+		free(rev);
+		curl_multi_cleanup(m);
+		return ws_seterr(msg, WS_EFORMAT, "piece size %llu is not a power of two >= 16 KiB",
+				 (unsigned long long)piece_size);
+	}
+	for (size_t i = 0; hashes && i < r->nfiles; i++)
+		memset(&hashes[i], 0, sizeof(hashes[i]));
+	/* the fsync of a finished file takes the disk's time, not the
+	 * loop's: the other transfers go on meanwhile (NULL: done inline) */
+	sync = ws_syncer_new();
 	for (size_t i = 0; i < r->nfiles; i++) {
 		const struct ws_hub_file *f = &r->files[i];
 		struct stat st;
@@ -795,14 +851,17 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 		x->f = f;
 		x->r = r;
 		x->fd = -1;
+		x->hf = hashes ? &hashes[i] : &x->own;
+		x->piece_size = piece_size;
 		x->final = final;
+		x->sync = sync;
 		x->part = xasprintf("%s/partial/%s", dir, f->path);
 		x->url = xasprintf("%s/%s/resolve/%s/%s", h->endpoint, r->repo, rev, p);
 		free(p);
 		q[nq++] = x;
 	}
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->connections);
-	while (!ret && (next < nq || running)) {
+	while (!ret && (next < nq || running) && !ws_syncer_error(sync)) {
 		CURLMsg *cm;
 		int still = 0, left;
 		uint64_t inflight = 0;
@@ -848,6 +907,12 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 			h->progress(h->progress_ctx, done_bytes + inflight, total);
 		if (!ret && (running || next < nq))
 			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	{
+		/* every file handed over is in place (or the first failure) */
+		int sret = ws_syncer_finish(sync, ret ? NULL : msg);
+		if (!ret)
+			ret = sret;
 	}
 	for (size_t i = 0; i < nq; i++) {
 		if (q[i]->e)

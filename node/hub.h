@@ -111,20 +111,32 @@ size_t ws_hub_select(struct ws_hub_repo *r, const char *const *include, size_t n
  * ws_hub_download - download the selected files of r into dir:
  *   dir/files/PATH     verified files (renamed there only after the whole
  *                      file matched the record: size and SHA-256 for LFS
- *                      files, git blob id for the others)
+ *                      files, git blob id for the others, and was fsynced)
  *   dir/partial/PATH   files being downloaded
  * A file already in dir/files with its recorded size is kept; a partial
- * file is re-hashed from disk and continued with a Range request.  Up to
- * h->connections files download at once.  Returns 0 when every selected
- * file is in dir/files, or the first failure, named in *msg:
- * WS_EBADHASH (content differs from the record), WS_EMISMATCH (wrong
- * size), -EACCES (401/403), WS_ENOTFOUND (404), WS_ETIMEOUT (stalled),
- * WS_EPATH (a redirect to a scheme other than http(s)), WS_ENETWORK, or
- * -errno for local I/O.  A file that failed a check is removed; other
- * partial files are left for the next run.
+ * file is read back once into the hashes and continued with a Range
+ * request.  Up to h->connections files download at once.
+ *
+ * Each byte is hashed once, as it arrives (ws_hash_stream): with hashes
+ * (NULL, or r->nfiles entries, zeroed here), hashes[i] receives what
+ * publish needs of r->files[i] - SHA-256, v2 merkle tree and chunk roots,
+ * v1 pieces of piece_size bytes (0: none), the last one padded - as
+ * ws_hash_files would compute them, for every file this call verified and
+ * put in place; its path is then r->files[i].path (borrowed).  Entries of
+ * other files (not selected, or kept in dir/files from an earlier run,
+ * which this call does not read) have a NULL path.  The caller releases
+ * every entry with ws_hash_file_release, also on failure.
+ *
+ * Returns 0 when every selected file is in dir/files, or the first
+ * failure, named in *msg: WS_EBADHASH (content differs from the record),
+ * WS_EMISMATCH (wrong size), -EACCES (401/403), WS_ENOTFOUND (404),
+ * WS_ETIMEOUT (stalled), WS_EPATH (a redirect to a scheme other than
+ * http(s)), WS_ENETWORK, WS_EFORMAT (piece_size not a power of two of
+ * at least 16 KiB), or -errno for local I/O.  A file that failed a check
+ * is removed; other partial files are left for the next run.
  */
 int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const char *dir,
-		    char **msg);
+		    uint64_t piece_size, struct ws_hash_file *hashes, char **msg);
 
 /*
  * ws_hub_audit_dir - check the local folder dir (an `hf download

@@ -237,6 +237,19 @@ int ws_mkdir_p(const char *dir)
 	return ret;
 }
 
+int ws_mkdir_parent(const char *path)
+{
+	char *d = xstrdup(path), *s = strrchr(d, '/');
+	int ret = 0;
+
+	if (s && s != d) {
+		*s = '\0';
+		ret = ws_mkdir_p(d);
+	}
+	free(d);
+	return ret;
+}
+
 int ws_rm_rf(const char *path)
 {
 	struct stat st;

@@ -46,6 +46,10 @@ int ws_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* ws_mkdir_p - create dir and its parents (mode 0755); 0 if it exists. */
 int ws_mkdir_p(const char *dir);
 
+/* ws_mkdir_parent - ws_mkdir_p of the folder path is in (nothing for a
+ * path without '/'). */
+int ws_mkdir_parent(const char *path);
+
 /* ws_rm_rf - remove a tree; returns 0 or the first -errno met. */
 int ws_rm_rf(const char *path);
 

@@ -59,4 +59,42 @@ int ws_hash_files(struct ws_hash_file *files, size_t n, int threads,
 /* ws_hash_file_release - free chunks and v1 of one entry (inputs kept). */
 void ws_hash_file_release(struct ws_hash_file *f);
 
+/*
+ * Streaming: the same results as ws_hash_files, for one file whose bytes
+ * arrive in order (a download), without reading it back.  The file's size
+ * must be known before its first byte (a Hugging Face record gives it): the
+ * v2 tree's shape depends on it.
+ *
+ * ws_hash_stream_new - start hashing a file of size bytes into f, whose
+ *   inputs (want_sha256, sha256_only, v1_piece_size, v1_pad_last; path is
+ *   not used) are as for ws_hash_files; its outputs are allocated now and
+ *   filled by ws_hash_stream_final.  With thread, the hashing runs on a
+ *   worker thread of the stream's own (when the file is larger than one
+ *   buffer, and the thread could start): ws_hash_stream_update then only
+ *   copies into a buffer, and blocks while 3 buffers wait to be hashed.
+ *   Returns 0, or WS_EFORMAT for a bad v1_piece_size (f then holds nothing
+ *   to release).  Memory: f's outputs, and one buffer of a merkle chunk
+ *   (ws_merkle_chunk_size(v1_piece_size), at most 4 MiB; less for a smaller
+ *   file), three with a thread.  The stream points at f: f must outlive
+ *   it, and f's outputs must not be read before ws_hash_stream_final.
+ * ws_hash_stream_update - feed the next len bytes.  More bytes than size in
+ *   all sets f->error to WS_EMISMATCH (nothing more is hashed).
+ * ws_hash_stream_fed - bytes fed so far.
+ * ws_hash_stream_final - finish: f->sha256, root, chunks and v1 as
+ *   ws_hash_files would give them for a file of these bytes.  Returns 0, or
+ *   WS_EMISMATCH (also in f->error) when the bytes fed were not size.
+ *   Call it once; the stream is then only to be freed.
+ * ws_hash_stream_free - free the stream (NULL is fine), not f's outputs:
+ *   those go with ws_hash_file_release.
+ * To start over (a download restarted from its first byte), free the
+ * stream, ws_hash_file_release(f), and make a new one.
+ */
+struct ws_hash_stream;
+int ws_hash_stream_new(struct ws_hash_file *f, uint64_t size, int thread,
+		       struct ws_hash_stream **out);
+void ws_hash_stream_update(struct ws_hash_stream *s, const void *data, size_t len);
+uint64_t ws_hash_stream_fed(const struct ws_hash_stream *s);
+int ws_hash_stream_final(struct ws_hash_stream *s);
+void ws_hash_stream_free(struct ws_hash_stream *s);
+
 #endif

@@ -45,6 +45,75 @@ static int plan_version(struct ws_store *st, struct ws_publish *p,
 	return 0;
 }
 
+static int cmp_hashed(const void *a, const void *b)
+{
+	const struct ws_hash_file *x = *(const struct ws_hash_file *const *)a;
+	const struct ws_hash_file *y = *(const struct ws_hash_file *const *)b;
+	return strcmp(x->path, y->path);
+}
+
+/* Copy the caller's hashes of the staged file h (relative path rel) into h,
+ * if it has usable ones (see publish.h).  Returns 1 when it did. */
+static int take_hashed(const struct ws_publish *p, struct ws_hash_file **sorted, size_t ns,
+		       const char *rel, struct ws_hash_file *h)
+{
+	struct ws_hash_file key = { .path = rel }, *kp = &key, **hit;
+	const struct ws_hash_file *k;
+	struct stat st;
+
+	hit = ns ? bsearch(&kp, sorted, ns, sizeof(*sorted), cmp_hashed) : NULL;
+	if (!hit)
+		return 0;
+	k = *hit;
+	if (k->error || !k->want_sha256 || k->sha256_only || !k->v1_pad_last ||
+	    k->v1_piece_size != p->piece_size || stat(h->path, &st) < 0 ||
+	    (uint64_t)st.st_size != k->size)
+		return 0;
+	h->error = 0;
+	h->size = k->size;
+	memcpy(h->sha256, k->sha256, 32);
+	memcpy(h->root, k->root, 32);
+	h->chunk_size = k->chunk_size;
+	h->nchunks = k->nchunks;
+	h->chunks = xmalloc((k->nchunks ? k->nchunks : 1) * 32);
+	memcpy(h->chunks, k->chunks, k->nchunks * 32);
+	h->nv1 = k->nv1;
+	h->v1 = k->nv1 ? xmalloc(k->nv1 * 20) : NULL;
+	if (k->nv1)
+		memcpy(h->v1, k->v1, k->nv1 * 20);
+	return 1;
+}
+
+/* Fill p->hashes[0..n) (paths[i] relative to the staging folder): from
+ * p->hashed where it can, the rest hashed from the staged files on every
+ * core.  Returns 0, or the hasher's failure to start. */
+static int hash_staged(struct ws_publish *p, char **paths, size_t n)
+{
+	struct ws_hash_file **sorted = xcalloc(p->nhashed + 1, sizeof(*sorted));
+	struct ws_hash_file *todo = xcalloc(n + 1, sizeof(*todo));
+	size_t *at = xcalloc(n + 1, sizeof(*at)), ns = 0, nt = 0;
+	int ret;
+
+	for (size_t k = 0; k < p->nhashed; k++)
+		if (p->hashed[k].path)
+			sorted[ns++] = (struct ws_hash_file *)&p->hashed[k];
+	qsort(sorted, ns, sizeof(*sorted), cmp_hashed);
+	for (size_t i = 0; i < n; i++) {
+		if (take_hashed(p, sorted, ns, paths[i], &p->hashes[i]))
+			continue;
+		todo[nt] = p->hashes[i];
+		at[nt++] = i;
+	}
+	ret = nt ? ws_hash_files(todo, nt, 0, p->progress, p->progress_ctx) : 0;
+	/* the results (and their memory) go back in manifest order */
+	for (size_t t = 0; t < nt; t++)
+		p->hashes[at[t]] = todo[t];
+	free(sorted);
+	free(todo);
+	free(at);
+	return ret;
+}
+
 int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 {
 	struct ws_pubkey pk;
@@ -72,7 +141,7 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 	ws_store_recover(st, pk.pk, p->name);
 	p->m.publisher = pk;
 	snprintf(p->m.name, sizeof(p->m.name), "%s", p->name);
-	p->m.created = ws_now();
+	p->m.created = p->created ? p->created : ws_now();
 	p->m.retracted = p->retracted;
 	if (p->origin)
 		p->m.origin = xstrdup(p->origin);
@@ -121,8 +190,9 @@ int ws_publish_run(struct ws_store *st, struct ws_publish *p, char **msg)
 		if (ret)
 			goto fail;
 	}
-	/* hash what is staged, not the source: what is signed is what is kept */
-	if ((ret = ws_hash_files(p->hashes, n, 0, p->progress, p->progress_ctx))) {
+	/* hash what is staged, not the source: what is signed is what is kept
+	 * (or what the caller hashed as it wrote it: take_hashed) */
+	if ((ret = hash_staged(p, paths, n))) {
 		ws_seterr(msg, ret, "cannot start hashing: %s", ws_strerror(ret));
 		goto fail;
 	}

@@ -39,6 +39,23 @@ struct ws_publish {
 				     * with ws_piece_size_for_files(the
 				     * files' sizes) */
 	uint64_t piece_size;        /* out: that piece size, when for_swarm */
+	int64_t created;            /* the manifest's creation time; 0: now */
+	/*
+	 * Optional: hashes already made of some files of dir, so that publish
+	 * does not read them again (weightsync mirror hashes each file as it
+	 * downloads it, ws_hash_stream).  Entry k stands for the file whose
+	 * path relative to dir is hashed[k].path (entries with a NULL path are
+	 * skipped); it is used only when it was made with want_sha256, without
+	 * sha256_only, with v1_piece_size equal to the piece size publish
+	 * chooses (0 unless for_swarm), with v1_pad_last, no error, and its
+	 * size equals the staged file's: otherwise that file is hashed as any
+	 * other.  The caller vouches that the file's bytes are the ones that
+	 * were hashed (it wrote them and has not let them out of its hands);
+	 * a file verified by an earlier process must not be passed here.
+	 * Borrowed: the entries are copied, the caller keeps them.
+	 */
+	const struct ws_hash_file *hashed;
+	size_t nhashed;
 	ws_hash_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
 	/* held from ws_publish_run to the end of ws_publish_commit */

@@ -49,4 +49,29 @@ test_expect_success 'partial files: one already whole is checked, not fetched; a
 	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f $dir/$f || return 1; done
 '
 
+test_expect_success 'a file verified by an earlier run is hashed again, not trusted: kept when intact, refused when changed' '
+	start_hub kept $TMP/model $HUBARGS &&
+	lfs=model-00001-of-00002.safetensors &&
+	w=$TMP/E/tmp/mirror-acme--tiny-llm@$COMMIT &&
+	mkdir -p $w/files && cp $TMP/model/$lfs $TMP/model/config.json $w/files/ &&
+	WEIGHTSYNC_HOME=$TMP/E ws keygen --no-password >/dev/null 2>&1 && : >$TMP/kept.log &&
+	HF_ENDPOINT=$(hub_url kept) WEIGHTSYNC_HOME=$TMP/E ws mirror hf://acme/tiny-llm --name e \
+		>/dev/null 2>&1 &&
+	grep_q "/model-00002-of-00002.safetensors" $TMP/kept.log &&
+	! grep -q "/$lfs" $TMP/kept.log && ! grep -q "/config.json " $TMP/kept.log &&
+	dir=$(WEIGHTSYNC_HOME=$TMP/E release_dir e 1) &&
+	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f $dir/$f || return 1; done &&
+	WEIGHTSYNC_HOME=$TMP/E ws audit $dir >/dev/null &&
+	w=$TMP/F/tmp/mirror-acme--tiny-llm@$COMMIT &&
+	mkdir -p $w/files && cp $TMP/model/$lfs $w/files/ &&
+	printf "\\377" | dd of=$w/files/$lfs bs=1 seek=70000 conv=notrunc 2>/dev/null &&
+	WEIGHTSYNC_HOME=$TMP/F ws keygen --no-password >/dev/null 2>&1 &&
+	HF_ENDPOINT=$(hub_url kept) WEIGHTSYNC_HOME=$TMP/F test_must_fail 1 ws mirror \
+		hf://acme/tiny-llm --name f 2>$TMP/err &&
+	grep_q "weightsync: .$lfs. no longer matches the hub.s SHA-256" $TMP/err &&
+	test ! -e $w/files/$lfs &&
+	WEIGHTSYNC_HOME=$TMP/F ws list --json >$TMP/list &&
+	json_check $TMP/list "j == [] or j.get(\"releases\") == []"
+'
+
 test_done
