@@ -40,6 +40,7 @@ struct fetch {
 	int resumed;                /* added with resume data */
 	int checking_seen;          /* libtorrent re-read files from disk */
 	double last_save;           /* when resume data was last saved */
+	double save_cost;           /* seconds that save took */
 	size_t files_done_saved;    /* complete files at the last save */
 	double last_beat;
 	double all_in_at;           /* when every piece was in, or 0 */

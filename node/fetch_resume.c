@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #define SAVE_SECONDS 10     /* resume data at least this often */
+#define SAVE_SHARE 20       /* ... but a save starts at least SAVE_SHARE
+			     * times its last cost after the previous one */
 #define BEAT_SECONDS 0.2    /* .alive is touched this often */
 #define ALIVE_SLACK 0.5     /* seconds a file's ctime may pass .alive's
 			     * last touch and still be the fetch's own */
@@ -252,6 +254,13 @@ int ws_fetch_resume_tick(struct fetch *f, int force)
 	if (!force && t - f->last_save < SAVE_SECONDS &&
 	    (done <= f->files_done_saved || t - f->last_save < 1))
 		return 0;
+	/* libtorrent 2.0.8 puts every 16 KiB block hash in the resume data
+	 * (about 4 MB per GiB: 84 MB for 20 GiB, held in several copies
+	 * while it is built), and the save, its syncs and its write stop
+	 * this loop: saves of a big release keep to 1/SAVE_SHARE of the
+	 * time, whatever the timer and the completed files ask for */
+	if (!force && t - f->last_save < SAVE_SHARE * f->save_cost)
+		return 0;
 	if (!f->synced) {
 		f->synced = xcalloc((size_t)f->nlt, sizeof(*f->synced));
 		if ((ret = write_files_list(f)))
@@ -273,6 +282,7 @@ int ws_fetch_resume_tick(struct fetch *f, int force)
 	if (ret)
 		goto fail;
 	f->last_save = t;
+	f->save_cost = ws_fetch_now() - t;
 	f->files_done_saved = done;
 	f->res->resume_saves++;
 	return 0;
