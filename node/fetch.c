@@ -535,6 +535,14 @@ static int lock_fetch(struct fetch *f, const char *hex, int *fd_out)
 
 	for (;;) {
 		struct stat sb, held;
+		if (f->o->pause && *f->o->pause && !(f->o->stop && *f->o->stop)) {
+			/* paused while it waits: it does not take the lock when
+			 * the other fetch lets go, and the stall clock stands still */
+			report(f, "paused", 0, 0, NULL);
+			since = ws_fetch_now();
+			usleep(WAIT_SLICE_MS * 1000);
+			continue;
+		}
 		if (fd < 0 && (fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
 			ret = ws_seterr(f->msg, -errno, "cannot open '%s': %s", lp,
 					strerror(errno));

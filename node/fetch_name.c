@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A release link for a resolved pointer. */
 static void link_for(const struct ws_pointer *p, const struct ws_pubkey *pk,
@@ -202,6 +203,14 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 	fo.verdict_ctx = &dc;
 	fo.started = t0;
 	resolved = ws_fetch_now() - t0;
+	/* paused while it resolved (the lookup itself runs to its end): start
+	 * nothing until resumed */
+	while (fo.pause && *fo.pause && !(fo.stop && *fo.stop)) {
+		struct ws_fetch_progress pp = { "paused", 0, 0, 0, 0 };
+		if (fo.progress)
+			fo.progress(fo.progress_ctx, &pp);
+		usleep(200 * 1000);
+	}
 	/* a peer that shows a newer signed pointer than the DHT did wins:
 	 * the DHT near a name can be made to serve an old one (a freeze) */
 	for (int tries = 0;; tries++) {
