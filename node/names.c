@@ -248,7 +248,7 @@ struct ws_names_watch {
 	int per_version_ms;         /* >0: also resolve NAME@first.seq */
 	struct ws_pointer first;    /* the pointer acted on */
 	struct ws_lt_dht_item items[ITEMS_MAX]; /* the watch's thread only */
-	size_t n;
+	size_t n, taken;            /* items heard; of them, checked and kept */
 	pthread_t thread;
 	int joined;
 	pthread_mutex_t mu;
@@ -262,14 +262,17 @@ struct ws_names_watch {
 	struct ws_pointer newest;   /* the highest valid pointer heard */
 };
 
-/* Take what the watch heard; a nonzero return is its verdict. */
+/* Take what the watch heard since the last time (what came before is in
+ * the index, where a conflict with it shows); a nonzero return is its
+ * verdict. */
 static int watch_take(struct ws_names_watch *w, char **msg)
 {
 	struct ws_pointer best;
 	int have = 0, bad = 0;
-	int ret = take_items(w->st, w->pk, w->name, w->salt, w->items, w->n, &best,
-			     &have, &bad, msg);
+	int ret = take_items(w->st, w->pk, w->name, w->salt, w->items + w->taken,
+			     w->n - w->taken, &best, &have, &bad, msg);
 
+	w->taken = w->n;
 	if (ret == 0 && have) {
 		pthread_mutex_lock(&w->mu);
 		if (best.seq > w->newest.seq)
@@ -375,6 +378,7 @@ int ws_names_resolve_watch(struct ws_store *st, ws_lt_session *s, const uint8_t 
 		return ret;
 	}
 	w->newest = w->first;
+	w->taken = w->n;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if ((e = pthread_create(&w->thread, NULL, watch_run, w))) {
