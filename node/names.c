@@ -5,6 +5,7 @@
 #include "proto/util.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,16 +251,18 @@ struct ws_names_watch {
 	struct ws_lt_dht_item items[ITEMS_MAX]; /* the watch's thread only */
 	size_t n, taken;            /* items heard; of them, checked and kept */
 	pthread_t thread;
-	int joined;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* under mu */
 	int stop;                   /* the final verdict is asked for */
-	int settled;                /* the first window and the per-version
-				     * lookup are over */
+	int settled;                /* the first window is over, and the
+				     * per-version lookup or PV_WAIT */
+	int quiet;                  /* no verdict comes any more */
 	int verdict;                /* 0, or the error that refuses */
 	char *vmsg;
 	struct ws_pointer newest;   /* the highest valid pointer heard */
+	int pv_done, pv_verdict;    /* the per-version lookup */
+	char *pv_msg;
 };
 
 /* Take what the watch heard since the last time (what came before is in
@@ -296,19 +299,25 @@ static void watch_settle(struct ws_names_watch *w, int verdict, char *vmsg)
 	free(vmsg);
 }
 
+/* CLOCK_REALTIME sec seconds from now, for pthread_cond_timedwait. */
+static void abs_in(double sec, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)sec;
+	ts->tv_nsec += (long)((sec - (double)(time_t)sec) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /* Wait up to sec seconds for the verdict to be asked for; 1 when it was. */
 static int watch_stopped(struct ws_names_watch *w, double sec)
 {
 	struct timespec ts;
 	int stop;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)sec;
-	ts.tv_nsec += (long)((sec - (double)(time_t)sec) * 1e9);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	abs_in(sec, &ts);
 	pthread_mutex_lock(&w->mu);
 	if (!w->stop)
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
@@ -317,42 +326,82 @@ static int watch_stopped(struct ws_names_watch *w, double sec)
 	return stop;
 }
 
-static void *watch_run(void *arg)
+/* seconds the commit waits for the per-version lookup at most: it goes on
+ * after that (up to its own bound), and what it finds is kept all the same */
+#define PV_WAIT 5.0
+
+/* The per-version pointer, kept so this node can re-put it and `fetch
+ * NAME@V` keeps working once the publisher is gone; a conflict there is
+ * one for the version being fetched.  On a thread of its own, beside the
+ * name's own window. */
+static void *per_version_run(void *arg)
 {
 	struct ws_names_watch *w = arg;
 	struct ws_pointer extra;
 	char *m = NULL;
-	int v;
+	int v = ws_names_resolve(w->st, w->s, w->pk, w->name, w->first.seq,
+				 w->per_version_ms, &extra, NULL, &m);
 
-	/* the window of ws_names_resolve, now beside the download */
-	listen_more(w->s, w->pk, w->salt, LISTEN_MS, w->items, ITEMS_MAX, &w->n);
-	if ((v = watch_take(w, &m))) {
-		watch_settle(w, v, m);
-		return NULL;
-	}
-	if (w->per_version_ms > 0) {
-		/* the per-version pointer, kept so this node can re-put it and
-		 * `fetch NAME@V` keeps working once the publisher is gone; a
-		 * conflict there is one for the version being fetched */
-		v = ws_names_resolve(w->st, w->s, w->pk, w->name, w->first.seq,
-				     w->per_version_ms, &extra, NULL, &m);
-		if (v == WS_EEQUIVOCATION) {
-			watch_settle(w, v, m);
-			return NULL;
-		}
-		free(m);
+	pthread_mutex_lock(&w->mu);
+	w->pv_done = 1;
+	if (v == WS_EEQUIVOCATION) {
+		w->pv_verdict = v;
+		w->pv_msg = m;
 		m = NULL;
 	}
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	free(m);
+	return NULL;
+}
+
+static void *watch_run(void *arg)
+{
+	struct ws_names_watch *w = arg;
+	struct timespec pv_end;
+	pthread_t pv;
+	char *m = NULL;
+	int v, pv_on = w->per_version_ms > 0 &&
+		pthread_create(&pv, NULL, per_version_run, w) == 0;
+
+	abs_in(PV_WAIT, &pv_end);
+	/* the window of ws_names_resolve, now beside the download */
+	listen_more(w->s, w->pk, w->salt, LISTEN_MS, w->items, ITEMS_MAX, &w->n);
+	v = watch_take(w, &m);
+	if (!pv_on && w->per_version_ms > 0)
+		/* no thread to spare: here, after the window */
+		per_version_run(w);
+	pthread_mutex_lock(&w->mu);
+	while (!w->pv_done && w->per_version_ms > 0 &&
+	       pthread_cond_timedwait(&w->cv, &w->mu, &pv_end) == 0)
+		;
+	if (!v && w->pv_verdict) {
+		v = w->pv_verdict;
+		m = w->pv_msg;
+		w->pv_msg = NULL;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (v)
+		goto out;
 	watch_settle(w, 0, NULL);
 	/* and go on listening while the release downloads: a conflicting
 	 * pointer heard before the commit still refuses it */
 	while (!watch_stopped(w, WATCH_AGAIN)) {
 		listen_more(w->s, w->pk, w->salt, WATCH_LOOKUP_MS, w->items, ITEMS_MAX, &w->n);
-		if ((v = watch_take(w, &m))) {
-			watch_settle(w, v, m);
-			return NULL;
-		}
+		if ((v = watch_take(w, &m)))
+			break;
 	}
+out:
+	if (v)
+		watch_settle(w, v, m);
+	pthread_mutex_lock(&w->mu);
+	w->quiet = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	/* a per-version lookup still under way ends within its bound; what
+	 * it finds after the verdict is kept as evidence, not a verdict */
+	if (pv_on)
+		pthread_join(pv, NULL);
 	return NULL;
 }
 
@@ -404,14 +453,10 @@ int ws_names_watch_verdict(struct ws_names_watch *w, int final,
 			pthread_cond_wait(&w->cv, &w->mu);
 		w->stop = 1;
 		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	if (final && !w->joined) {
 		/* at most the lookup under way (WATCH_LOOKUP_MS) */
-		pthread_join(w->thread, NULL);
-		w->joined = 1;
+		while (!w->quiet)
+			pthread_cond_wait(&w->cv, &w->mu);
 	}
-	pthread_mutex_lock(&w->mu);
 	v = w->verdict;
 	if (newest)
 		*newest = w->newest;
@@ -426,9 +471,11 @@ void ws_names_watch_free(struct ws_names_watch *w)
 	if (!w)
 		return;
 	ws_names_watch_verdict(w, 1, NULL, NULL);
+	pthread_join(w->thread, NULL);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w->vmsg);
+	free(w->pv_msg);
 	free(w);
 }
 

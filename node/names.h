@@ -67,9 +67,11 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
  * its own) that goes on listening in the DHT meanwhile:
  *   - first the window ws_names_resolve waits for (a lookup until it is
  *     complete, 500 ms at most), every item checked and kept as above;
- *   - then, when per_version_ms > 0, the "NAME@V" pointer of the version
- *     found (ws_names_resolve, bounded by per_version_ms), so the index
- *     keeps it; a conflict there counts as one for this version;
+ *   - at the same time, when per_version_ms > 0, the "NAME@V" pointer of
+ *     the version found (ws_names_resolve, bounded by per_version_ms), so
+ *     the index keeps it; a conflict there counts as one for this version
+ *     when it is heard within 5 s (the final verdict waits that long for
+ *     it at most; past that, what it finds is kept but decides nothing);
  *   - then another lookup every second until the verdict is asked for.
  * Two different valid pointers for one version heard at any of these
  * steps are the watch's verdict: WS_EEQUIVOCATION (both kept as evidence,
@@ -88,7 +90,8 @@ int ws_names_resolve_watch(struct ws_store *st, ws_lt_session *s, const uint8_t 
  * that refuses the release (with *msg).  With final set it first waits for
  * the first window and the per-version lookup to be over, then stops the
  * watch (waiting at most for its lookup under way, 300 ms): nothing heard
- * after that counts.  Without final it never waits (call it as often as
+ * after that counts.  (ws_names_watch_free then waits for a per-version
+ * lookup still under way, up to its bound.)  Without final it never waits (call it as often as
  * wanted from the thread that owns the watch).  *newest (when not NULL) is
  * the highest valid pointer heard (the one acted on, or a newer version).
  */
