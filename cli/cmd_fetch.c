@@ -259,9 +259,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 	fo.progress_ctx = &view;
 
 	fo.started = t0;
-	/* the control protocol has no origin choice yet: those fetches run
-	 * here (docs/control.md) */
-	if (!no_node && !fo.origin && (via_node = node_open(c, &nfd)) == EXIT_ERROR)
+	if (!no_node && (via_node = node_open(c, &nfd)) == EXIT_ERROR)
 		goto usage;
 	if (via_node == 0) {
 		/* the node fetches, in its session; the rest is as below */

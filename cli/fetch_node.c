@@ -77,6 +77,9 @@ static json_t *make_request(const struct fetch_target *t, const struct ws_fetch_
 	json_object_set_new(req, "peers", peers);
 	if (fo->stall_timeout)
 		json_object_set_new(req, "timeout", json_integer(fo->stall_timeout));
+	if (fo->origin)
+		json_object_set_new(req, "origin", json_string(fo->origin == WS_ORIGIN_OFF ?
+								 "off" : "only"));
 	/* the node measures first_data_seconds from this command's start */
 	json_object_set_new(req, "started", json_real(fo->started));
 	if (t->detach)
@@ -112,6 +115,7 @@ static int fill_result(struct cli *c, const json_t *r, struct ws_fetch_result *r
 	res->distrusted_files = (int)u64(r, "distrusted_files");
 	res->resume_saves = (int)u64(r, "resume_saves");
 	res->whole_file_check = json_is_true(json_object_get(r, "whole_file_check"));
+	res->from_origin = u64(r, "from_origin");
 	res->already_complete = json_is_true(json_object_get(r, "already_complete"));
 	if (!name)
 		return 0;

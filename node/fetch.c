@@ -130,6 +130,8 @@ static int wait_for(struct fetch *f, const char *phase,
 		if (f->o->stop && *f->o->stop)
 			return ws_seterr(f->msg, WS_EINTERRUPTED,
 					 "interrupted; run the same fetch again to resume");
+		if (f->o->verdict && (r = f->o->verdict(f->o->verdict_ctx, 0, f->msg)))
+			return r;
 		if (f->o->pause && *f->o->pause) {
 			/* no data, no stall: the clock starts again on resume */
 			if (!paused)
@@ -578,6 +580,14 @@ static int lock_fetch(struct fetch *f, const char *hex, int *fd_out)
 
 	for (;;) {
 		struct stat sb, held;
+		if (f->o->pause && *f->o->pause && !(f->o->stop && *f->o->stop)) {
+			/* paused while it waits: it does not take the lock when
+			 * the other fetch lets go, and the stall clock stands still */
+			report(f, "paused", 0, 0, NULL);
+			since = ws_fetch_now();
+			usleep(WAIT_SLICE_MS * 1000);
+			continue;
+		}
 		if (fd < 0 && (fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
 			ret = ws_seterr(f->msg, -errno, "cannot open '%s': %s", lp,
 					strerror(errno));
@@ -740,6 +750,8 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	f.t = NULL;
 	if (res->whole_file_check && (ret = verify_files(&f)))
 		goto out;
+	if (o->verdict && (ret = o->verdict(o->verdict_ctx, 1, msg)))
+		goto out;
 	/* one journaled commit (store/recover.h): files and folders synced,
 	 * the rename, the index entry made complete (it was added at step 3),
 	 * and the torrent with its piece layers, which this node seeds next */
@@ -769,6 +781,9 @@ out:
 		}
 		ws_lt_remove(f.t);
 	}
+	if (ret == WS_EEQUIVOCATION || ret == WS_ESTALE)
+		/* refused: keep nothing of it */
+		ws_rm_rf(f.staging);
 	if (!o->session)
 		ws_lt_session_free(f.ses);
 	if (f.files)

@@ -76,6 +76,16 @@ struct ws_fetch_opts {
 	 * NULL. */
 	int (*peers_hook)(void *ctx, ws_lt_torrent *t, char **msg);
 	void *peers_ctx;
+	/* the verdict of what is still being checked beside the download (a
+	 * fetch by name goes on listening in the DHT for a conflicting
+	 * pointer, node/names.h): called on every wait slice with final 0,
+	 * where it must not block, and once with final 1 just before the
+	 * release is committed, where it may wait for the checks to end.  A
+	 * nonzero return ends the fetch with that error and *msg: nothing is
+	 * committed, and with WS_EEQUIVOCATION or WS_ESTALE the staging
+	 * folder is removed.  May be NULL. */
+	int (*verdict)(void *ctx, int final, char **msg);
+	void *verdict_ctx;
 };
 
 enum { WS_ORIGIN_FALLBACK = 0, WS_ORIGIN_OFF = 1, WS_ORIGIN_ONLY = 2 };

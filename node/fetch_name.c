@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A release link for a resolved pointer. */
 static void link_for(const struct ws_pointer *p, const struct ws_pubkey *pk,
@@ -69,6 +70,7 @@ struct peers_check {
 	int64_t offered;            /* the version the DHT offered */
 	struct ws_pointer newer;    /* a newer pointer a peer showed */
 	int have_newer;
+	int newer_from_dht;         /* ... or the DHT, after the first */
 };
 
 static int check_peers(void *ctx, ws_lt_torrent *t, char **msg)
@@ -93,6 +95,7 @@ static int check_peers(void *ctx, ws_lt_torrent *t, char **msg)
 	if (pc->latest && seen.have_newest && seen.newest.seq > pc->fetching) {
 		pc->newer = seen.newest;
 		pc->have_newer = 1;
+		pc->newer_from_dht = 0;
 		snprintf(detail, sizeof(detail), "a peer showed version %lld signed by the "
 			 "publisher while the DHT offered version %lld (a freeze attempt?)",
 			 (long long)seen.newest.seq, (long long)pc->offered);
@@ -131,32 +134,63 @@ static int fetch_pointer(struct ws_store *st, const struct ws_fetch_opts *fo,
 	return ws_fetch_run(st, &ro, res, msg);
 }
 
+/* What the DHT says while the release downloads (fetch.h's verdict). */
+struct dht_check {
+	struct ws_names_watch *w;
+	struct peers_check *pc;
+};
+
+static int check_dht(void *ctx, int final, char **msg)
+{
+	struct dht_check *dc = ctx;
+	struct peers_check *pc = dc->pc;
+	struct ws_pointer newest;
+	int ret = ws_names_watch_verdict(dc->w, final, &newest, msg);
+
+	if (ret)
+		return ret;
+	if (pc->latest && newest.seq > pc->fetching) {
+		/* a newer version heard in the DHT, within the window the
+		 * resolve used to wait for before acting: the latest was
+		 * asked for */
+		pc->newer = newest;
+		pc->have_newer = 1;
+		pc->newer_from_dht = 1;
+		return ws_seterr(msg, WS_ESTALE, "the DHT offered '%s' version %lld, then "
+				 "version %lld", pc->name, (long long)pc->fetching,
+				 (long long)newest.seq);
+	}
+	return 0;
+}
+
 int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 		  const struct ws_pubkey *pk, const char *name, int64_t version,
 		  int resolve_timeout_ms, struct ws_fetch_result *res, char **msg)
 {
 	struct ws_fetch_opts fo = *o;
-	struct ws_pointer p, extra;
+	struct ws_names_watch *w = NULL;
+	struct ws_pointer p;
 	struct peers_check pc;
+	struct dht_check dc;
 	double t0 = ws_fetch_now(), resolved;
 	int ret, ignored = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (!fo.session && (ret = ws_net_session(&o->net, &fo.session, msg)))
 		return ret;
-	ret = ws_names_resolve(st, fo.session, pk->pk, name, version,
-			       resolve_timeout_ms, &p, &ignored, msg);
+	/* the fetch starts on the first valid pointer; the listening for a
+	 * conflicting one goes on beside it and has the last word before the
+	 * commit (docs/names.md).  The per-version pointer is kept too, so
+	 * this node can re-put it; the bound only matters on a slow DHT,
+	 * where 2 s lost it now and then (t5101).  Not the resolve timeout:
+	 * the command would end up to 15 s after the commit when it is
+	 * missing (bench/node.sh showed it once) */
+	ret = ws_names_resolve_watch(st, fo.session, pk->pk, name, version,
+				     resolve_timeout_ms,
+				     version ? 0 : resolve_timeout_ms < 5000 ? resolve_timeout_ms : 5000,
+				     &p, &ignored, &w, msg);
 	if (ret)
 		goto out;
-	if (version == 0) {
-		/* keep the per-version pointer too, so this node can re-put it
-		 * and `fetch NAME@V` keeps working once the publisher is gone.
-		 * It is found as fast as the name's; the bound only matters on
-		 * a slow DHT, where 2 s lost it now and then (t5101) */
-		ws_names_resolve(st, fo.session, pk->pk, name, p.version,
-				 resolve_timeout_ms < 5000 ? resolve_timeout_ms : 5000, &extra,
-				 NULL, NULL);
-	}
 	memset(&pc, 0, sizeof(pc));
 	pc.st = st;
 	pc.pk = pk->pk;
@@ -165,16 +199,37 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 	pc.fetching = pc.offered = p.version;
 	fo.peers_hook = check_peers;
 	fo.peers_ctx = &pc;
+	dc.w = w;
+	dc.pc = &pc;
+	fo.verdict = check_dht;
+	fo.verdict_ctx = &dc;
 	fo.started = t0;
 	resolved = ws_fetch_now() - t0;
+	/* paused while it resolved (the lookup itself runs to its end): start
+	 * nothing until resumed */
+	while (fo.pause && *fo.pause && !(fo.stop && *fo.stop)) {
+		struct ws_fetch_progress pp = { "paused", 0, 0, 0, 0 };
+		if (fo.progress)
+			fo.progress(fo.progress_ctx, &pp);
+		usleep(200 * 1000);
+	}
 	/* a peer that shows a newer signed pointer than the DHT did wins:
 	 * the DHT near a name can be made to serve an old one (a freeze) */
 	for (int tries = 0;; tries++) {
+		int64_t offered = pc.offered;
 		ret = fetch_pointer(st, &fo, pk, name, &p, resolve_timeout_ms, res, msg);
+		if (ret == 0 && res->already_complete && (ret = check_dht(&dc, 1, msg)))
+			/* nothing was committed, so the verdict was not asked
+			 * for: it still has the last word */
+			ws_fetch_result_release(res);
 		if (ret != WS_ESTALE || !pc.have_newer || tries == 3)
 			break;
+		if (pc.newer_from_dht)
+			/* the DHT itself said newer: no freeze to tell */
+			offered = pc.newer.seq;
 		p = pc.newer;
 		pc.fetching = p.version;
+		pc.offered = offered;
 		pc.have_newer = 0;
 		if (msg) {
 			free(*msg);
@@ -186,6 +241,7 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 		res->stale_offered = pc.offered;
 out:
 	res->ignored_pointers = ignored;
+	ws_names_watch_free(w);
 	if (!o->session)
 		ws_lt_session_free(fo.session);
 	return ret;

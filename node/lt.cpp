@@ -1517,7 +1517,20 @@ extern "C" int ws_lt_info_hashes(ws_lt_torrent *t, uint8_t v2[32], uint8_t v1[20
 extern "C" int ws_lt_force_recheck(ws_lt_torrent *t)
 {
 	try {
+		/* a recheck drops every peer, and libtorrent dials a peer it
+		 * dropped again only min_reconnect_time later (counted in whole
+		 * seconds: up to 1 s in a private swarm, 60 s by default), so a
+		 * fetch that linked a file in from the store lost that much
+		 * (bench/node.sh).  A fresh peer list has no back-off: forget
+		 * the old one and dial again the peers we had dialed; they
+		 * connect as soon as the check is done. */
+		std::vector<lt::peer_info> peers;
+		t->h.get_peer_info(peers);
 		t->h.force_recheck();
+		t->h.clear_peers();
+		for (const lt::peer_info &p : peers)
+			if (p.flags & lt::peer_info::local_connection)
+				t->h.connect_peer(p.ip);
 		return 0;
 	} catch (...) {
 		return WS_ENETWORK;

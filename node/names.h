@@ -59,4 +59,47 @@ int ws_names_resolve(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32]
 		     const char *name, int64_t version, int timeout_ms,
 		     struct ws_pointer *out, int *ignored, char **msg);
 
+/*
+ * ws_names_resolve_watch - ws_names_resolve without the wait on the path:
+ * returns the pointer as soon as the first valid item is in (checked
+ * against the index as ws_names_resolve checks it: rollback, equivocation
+ * with what the index holds), and leaves a watch (*watch, on a thread of
+ * its own) that goes on listening in the DHT meanwhile:
+ *   - first the window ws_names_resolve waits for (a lookup until it is
+ *     complete, 500 ms at most), every item checked and kept as above;
+ *   - at the same time, when per_version_ms > 0, the "NAME@V" pointer of
+ *     the version found (ws_names_resolve, bounded by per_version_ms), so
+ *     the index keeps it; a conflict there counts as one for this version
+ *     when it is heard within 5 s (the final verdict waits that long for
+ *     it at most; past that, what it finds is kept but decides nothing);
+ *   - then another lookup every second until the verdict is asked for.
+ * Two different valid pointers for one version heard at any of these
+ * steps are the watch's verdict: WS_EEQUIVOCATION (both kept as evidence,
+ * the name flagged).  The caller must not commit anything the pointer
+ * names before ws_names_watch_verdict(final) said 0, and must free the
+ * watch before s.  Errors as ws_names_resolve; no watch is left then.
+ */
+struct ws_names_watch;
+int ws_names_resolve_watch(struct ws_store *st, ws_lt_session *s, const uint8_t pk[32],
+			   const char *name, int64_t version, int timeout_ms,
+			   int per_version_ms, struct ws_pointer *out, int *ignored,
+			   struct ws_names_watch **watch, char **msg);
+
+/*
+ * ws_names_watch_verdict - what the watch heard so far: 0, or the error
+ * that refuses the release (with *msg).  With final set it first waits for
+ * the first window and the per-version lookup to be over, then stops the
+ * watch (waiting at most for its lookup under way, 300 ms): nothing heard
+ * after that counts.  (ws_names_watch_free then waits for a per-version
+ * lookup still under way, up to its bound.)  Without final it never waits (call it as often as
+ * wanted from the thread that owns the watch).  *newest (when not NULL) is
+ * the highest valid pointer heard (the one acted on, or a newer version).
+ */
+int ws_names_watch_verdict(struct ws_names_watch *w, int final,
+			   struct ws_pointer *newest, char **msg);
+
+/* ws_names_watch_free - stop the watch (as a final verdict) and free it.
+ * NULL is a no-op. */
+void ws_names_watch_free(struct ws_names_watch *w);
+
 #endif

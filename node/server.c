@@ -7,6 +7,7 @@
 #include "proto/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -56,6 +57,7 @@ struct ws_server {
 	const struct ws_net_opts *net;
 	const struct ws_server_hooks *h;
 	int lfd;
+	int wake[2];                /* a pipe: transfers and resolves poke it */
 	char *path;
 	struct client *clients;
 	int nclients;
@@ -207,6 +209,19 @@ static int parse_fetch(struct ws_server *sv, json_t *j, struct ws_xfer_req *req,
 	}
 	if (json_is_number(json_object_get(j, "started")))
 		req->started = json_number_value(json_object_get(j, "started"));
+	if (json_object_get(j, "origin")) {
+		const char *o = str_of(j, "origin");
+		if (o && !strcmp(o, "fallback"))
+			req->origin = WS_ORIGIN_FALLBACK;
+		else if (o && !strcmp(o, "off"))
+			req->origin = WS_ORIGIN_OFF;
+		else if (o && !strcmp(o, "only"))
+			req->origin = WS_ORIGIN_ONLY;
+		else {
+			snprintf(why, 256, "bad origin: fallback, off or only");
+			return WS_EFORMAT;
+		}
+	}
 	if (int_of(j, "timeout", 1, 604800, &v) == 0)
 		req->stall_timeout = (int)v;
 	if (int_of(j, "resolve_timeout", 1, 604800, &v) == 0)
@@ -301,6 +316,9 @@ static void *resolve_run(void *arg)
 	r->msg = msg;
 	r->ignored = ignored;
 	r->done = 1;
+	if (write(r->sv->wake[1], "", 1) < 0) {
+		/* full: the loop wakes anyway */
+	}
 	pthread_mutex_unlock(&r->sv->mu);
 	return NULL;
 }
@@ -513,23 +531,29 @@ static void drop_client(struct ws_server *sv, struct client *c)
 
 void ws_server_poll(struct ws_server *sv, int timeout_ms)
 {
-	struct pollfd pf[MAX_CLIENTS + 1];
+	struct pollfd pf[MAX_CLIENTS + 2];
 	struct client *cs[MAX_CLIENTS];
 	int n = 0;
+	char drain[64];
 
 	pf[n].fd = sv->lfd;
 	pf[n++].events = POLLIN;
+	pf[n].fd = sv->wake[0];
+	pf[n++].events = POLLIN;
 	for (struct client *c = sv->clients; c; c = c->next) {
-		cs[n - 1] = c;
+		cs[n - 2] = c;
 		pf[n].fd = c->fd;
 		pf[n].events = (c->hangup ? 0 : POLLIN) | (c->olen ? POLLOUT : 0);
 		pf[n++].revents = 0;
 	}
 	if (poll(pf, (nfds_t)n, timeout_ms) < 0)
 		return;
-	for (int i = 1; i < n; i++)
+	if (pf[1].revents & POLLIN)
+		while (read(sv->wake[0], drain, sizeof(drain)) > 0)
+			;
+	for (int i = 2; i < n; i++)
 		if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
-			read_client(sv, cs[i - 1]);
+			read_client(sv, cs[i - 2]);
 	if (pf[0].revents & POLLIN)
 		accept_clients(sv);
 	for (struct client **pp = &sv->clients; *pp;) {
@@ -560,6 +584,12 @@ int ws_server_start(struct ws_store *st, ws_lt_session *ses, struct ws_transfers
 		free(sv);
 		return ret;
 	}
+	if (pipe2(sv->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		ret = ws_seterr(msg, -errno, "cannot make a pipe: %s", strerror(errno));
+		close(sv->lfd);
+		free(sv);
+		return ret;
+	}
 	sv->st = st;
 	sv->ses = ses;
 	sv->xs = xs;
@@ -567,6 +597,7 @@ int ws_server_start(struct ws_store *st, ws_lt_session *ses, struct ws_transfers
 	sv->h = hooks;
 	sv->path = xasprintf("%s/" WS_CTL_SOCKET_FILE, st->home);
 	pthread_mutex_init(&sv->mu, NULL);
+	ws_transfers_set_wake(xs, sv->wake[1]);
 	*out = sv;
 	return 0;
 }
@@ -586,6 +617,11 @@ void ws_server_free(struct ws_server *sv)
 		}
 		drop_client(sv, c);
 	}
+	/* no transfer writes to the pipe past this (the resolves were joined
+	 * with their clients) */
+	ws_transfers_set_wake(sv->xs, -1);
+	close(sv->wake[0]);
+	close(sv->wake[1]);
 	close(sv->lfd);
 	unlink(sv->path);
 	free(sv->path);

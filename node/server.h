@@ -39,7 +39,9 @@ int ws_server_start(struct ws_store *st, ws_lt_session *ses, struct ws_transfers
 		    const struct ws_net_opts *net, const struct ws_server_hooks *hooks,
 		    struct ws_server **out, char **msg);
 
-/* ws_server_poll - wait at most timeout_ms for clients, and serve them. */
+/* ws_server_poll - wait at most timeout_ms for clients (a transfer that
+ * changes phase or ends, or a resolve that ends, wakes it too), and serve
+ * them. */
 void ws_server_poll(struct ws_server *sv, int timeout_ms);
 
 /*

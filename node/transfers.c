@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KEEP_FINISHED 32
 
@@ -42,6 +43,7 @@ struct ws_transfers {
 	int max_active, active, next_id;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;           /* a slot freed, a pause or cancel changed */
+	int wake_fd;                 /* ws_transfers_set_wake, or -1 */
 	struct xfer *head;           /* newest first */
 };
 
@@ -57,11 +59,21 @@ static const char *state_name(const struct xfer *x)
 	return "unknown";
 }
 
+/* Wake the loop (ws_transfers_set_wake).  Called under xs->mu. */
+static void poke(struct ws_transfers *xs)
+{
+	if (xs->wake_fd >= 0 && write(xs->wake_fd, "", 1) < 0) {
+		/* full: the loop has wake-ups pending anyway */
+	}
+}
+
 static void on_progress(void *ctx, const struct ws_fetch_progress *p)
 {
 	struct xfer *x = ctx;
 
 	pthread_mutex_lock(&x->xs->mu);
+	if (x->phase != p->phase)
+		poke(x->xs);
 	x->phase = p->phase;
 	x->done = p->done;
 	x->total = p->total;
@@ -95,6 +107,7 @@ static void *run(void *arg)
 		x->ret = WS_EINTERRUPTED;
 		x->msg = xstrdup("cancelled before it started");
 		x->t1 = ws_fetch_now();
+		poke(xs);
 		pthread_cond_broadcast(&xs->cv);
 		pthread_mutex_unlock(&xs->mu);
 		return NULL;
@@ -113,6 +126,7 @@ static void *run(void *arg)
 	fo.progress = on_progress;
 	fo.progress_ctx = x;
 	fo.stall_timeout = x->req.stall_timeout;
+	fo.origin = x->req.origin;
 	fo.started = x->t0;
 	if (x->req.has_publisher)
 		fo.publisher = &x->req.publisher;
@@ -142,6 +156,7 @@ static void *run(void *arg)
 		x->res = res;
 	x->state = ret == 0 ? XS_DONE : x->cancel ? XS_CANCELLED : XS_FAILED;
 	x->t1 = ws_fetch_now();
+	poke(xs);
 	pthread_cond_broadcast(&xs->cv);
 	pthread_mutex_unlock(&xs->mu);
 	return NULL;
@@ -157,6 +172,7 @@ struct ws_transfers *ws_transfers_new(struct ws_store *st, ws_lt_session *ses,
 	xs->net = net;
 	xs->max_active = max_active > 0 ? max_active : 4;
 	xs->next_id = 1;
+	xs->wake_fd = -1;
 	pthread_mutex_init(&xs->mu, NULL);
 	pthread_cond_init(&xs->cv, NULL);
 	return xs;
@@ -279,6 +295,7 @@ static json_t *result_json(const struct xfer *x)
 	json_object_set_new(o, "distrusted_files", json_integer(r->distrusted_files));
 	json_object_set_new(o, "resume_saves", json_integer(r->resume_saves));
 	json_object_set_new(o, "whole_file_check", json_boolean(r->whole_file_check));
+	json_object_set_new(o, "from_origin", json_integer((json_int_t)r->from_origin));
 	if (x->state == XS_DONE) {
 		ws_hex(r->m.publisher.pk, 32, pk);
 		json_object_set_new(o, "name", json_string(r->m.name));
@@ -330,6 +347,13 @@ json_t *ws_transfers_json(struct ws_transfers *xs, int id)
 	}
 	pthread_mutex_unlock(&xs->mu);
 	return out;
+}
+
+void ws_transfers_set_wake(struct ws_transfers *xs, int fd)
+{
+	pthread_mutex_lock(&xs->mu);
+	xs->wake_fd = fd;
+	pthread_mutex_unlock(&xs->mu);
 }
 
 int ws_transfers_finished(struct ws_transfers *xs, int id)

@@ -12,7 +12,10 @@
  * (ws_transfers_reap).
  *
  * pause: the transfer's torrent exchanges no data (a queued one does not
- * start) until resume; the stall timeout stands still meanwhile.
+ * start; one resolving a name finishes its lookup, then starts nothing;
+ * one waiting behind another fetch of the same release does not take over
+ * when that one ends) until resume; the stall timeout stands still
+ * meanwhile.
  * cancel: the fetch stops as an interrupted fetch does: nothing enters
  * releases/ and the index never marks the release complete (its manifest
  * may already be in the index as not complete, as after Ctrl-C); what was
@@ -47,6 +50,8 @@ struct ws_xfer_req {
 	char *peers[WS_MAX_ADDRS];  /* extra peers to dial (malloc'd each) */
 	size_t npeers;
 	int stall_timeout;          /* seconds (0: 60) */
+	int origin;                 /* WS_ORIGIN_* (fetch.h): what an hf://
+				     * origin the manifest names may supply */
 	int resolve_ms;             /* WS_XFER_NAME: per lookup (0: 15000) */
 	int follow;                 /* started by the node for a followed name */
 	double started;             /* CLOCK_MONOTONIC seconds the client's
@@ -89,6 +94,16 @@ int ws_transfers_cancel(struct ws_transfers *xs, int id);
  * A new array (id 0) or object, or NULL for an unknown id.
  */
 json_t *ws_transfers_json(struct ws_transfers *xs, int id);
+
+/*
+ * ws_transfers_set_wake - fd (not owned; -1: none) gets one byte, written
+ * without blocking (dropped when the pipe is full), whenever a transfer
+ * changes phase or finishes, so a loop that polls fd serves its clients
+ * at once rather than on its next timeout.  Setting it waits for any
+ * write under way: after ws_transfers_set_wake(xs, -1) the old fd is
+ * never written again and may be closed.
+ */
+void ws_transfers_set_wake(struct ws_transfers *xs, int fd);
 
 /* ws_transfers_finished - 1 when transfer id has finished (or is
  * unknown), 0 while queued or running. */

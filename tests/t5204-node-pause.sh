@@ -78,4 +78,26 @@ test_expect_success 'a client killed while it waits: the node cancels its fetch'
 	json_check $TMP/list.json "not any(r[\"version\"] == 2 and r[\"state\"] == \"complete\" for r in j)"
 '
 
+test_expect_success 'a fetch paused while it waits behind another of the same release stays put' '
+	make_model "$TMP/model3" 3200000 && echo "{\"v\": 3}" >$TMP/model3/config.json &&
+	publish_on A "$TMP/model3" pause-demo >$TMP/link3 &&
+	wait_for 10 "node_seeds A pause-demo@3" &&
+	for i in 3 4; do
+		WEIGHTSYNC_HOME=$TMP/B ws fetch "$(cat $TMP/link3)" --peer $A:$(port_of A) \
+			--timeout 30 --detach >/dev/null || return 1
+	done &&
+	wait_for 30 "test \$(field 3 phase) = waiting || test \$(field 4 phase) = waiting" &&
+	{ test "$(field 3 phase)" = waiting && w=3 r=4 || w=4 r=3; } &&
+	WEIGHTSYNC_HOME=$TMP/B ws pause $w >/dev/null &&
+	wait_for 10 "test \$(field $w phase) = paused" &&
+	wait_for 60 "test \$(field $r state) = done" &&
+	sleep 2 &&
+	test "$(field $w state)" = paused && test "$(field $w phase)" = paused &&
+	WEIGHTSYNC_HOME=$TMP/B ws resume $w >/dev/null &&
+	wait_for 30 "test \$(field $w state) = done" &&
+	WEIGHTSYNC_HOME=$TMP/B "$WS_BIN" transfers --json | python3 -c "import json, sys
+t = [t for t in json.load(sys.stdin) if t[\"id\"] == $w][0]
+sys.exit(0 if t[\"result\"][\"already_complete\"] else 1)"
+'
+
 test_done

@@ -6,7 +6,8 @@
 # piece before serving it, so it supplies everything but that shard (until
 # it takes the shard back from a fetcher, as any swarm heals: so the fetch
 # with no origin comes first).  --origin-only takes every piece from the
-# hub; --no-origin never asks it; a hub sending bad bytes gets nothing in.
+# hub, also when the fetch goes through a running node; --no-origin never
+# asks it; a hub sending bad bytes gets nothing in.
 cd "$(dirname "$0")" && . ./test-lib.sh
 
 COMMIT=5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081
@@ -62,6 +63,20 @@ test_expect_success '--origin-only: every piece from the hub, checked like any p
 	dir=$(WEIGHTSYNC_HOME=$TMP/C release_dir tiny-llm 1) &&
 	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f $dir/$f || return 1; done &&
 	grep_q "resolve/$COMMIT/tokenizer.json bytes=0-" $TMP/hub.log
+'
+
+test_expect_success '--origin-only through a running node: the node reads the hub' '
+	: >$TMP/hub.log &&
+	WEIGHTSYNC_HOME=$TMP/N ws trust add tiny-llm $TMP/A/keys/publisher.key.pub >/dev/null &&
+	HF_ENDPOINT=$(hub_url hub) start_node N 127.0.0.5 --no-dht &&
+	WEIGHTSYNC_HOME=$TMP/N ws fetch "$(cat $TMP/link)" --peer $A:$(port_of A) --origin-only \
+		--timeout 30 --json >$TMP/n.json &&
+	json_check $TMP/n.json "j[\"ok\"] and j[\"from_origin\"] == j[\"bytes\"]" &&
+	grep_q "transfer 1: fetch tiny-llm" $TMP/N.log &&
+	grep_q "resolve/$COMMIT/tokenizer.json bytes=0-" $TMP/hub.log &&
+	dir=$(WEIGHTSYNC_HOME=$TMP/N release_dir tiny-llm 1) &&
+	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f $dir/$f || return 1; done &&
+	stop_node N
 '
 
 test_expect_success 'an origin sending bad bytes gets nothing in: exit 1' '
