@@ -66,10 +66,13 @@ test_expect_success 'a retracted version 2 that drops a file leaves version 1 fe
 '
 
 test_expect_success 'an old signed pointer replayed to a node that knows version 2 is refused' '
-	# R saw only version 1; its node, in a DHT of its own, replays that pointer
+	# R saw only version 1; its node, in a DHT of its own, replays that
+	# pointer, and the per-version one when the fetch by name of B found it
+	# within its 5 s bound (on a loaded machine it may not have: the replay
+	# needs only the pointer of the name)
 	start_dht X 127.0.0.2 3 &&
 	start_node R $R --bootstrap 127.0.0.20:$(port_of X0) --reput-interval 2 &&
-	{ wait_for 20 "grep -q \"put 2 signed name pointers\" $TMP/R.log" ||
+	{ wait_for 20 "grep -Eq \"put [12] signed name pointers\" $TMP/R.log" ||
 	  { cat $TMP/R.log; WEIGHTSYNC_HOME=$TMP/R ws status --json; WEIGHTSYNC_HOME=$TMP/R ws list; ls -la $TMP/R; false; }; } && sleep 1 &&
 	port=$(port_of X0) && X=127.0.0.20 &&
 	WEIGHTSYNC_HOME=$TMP/C test_must_fail 1 ws fetch names-demo --bootstrap $X:$port \
