@@ -12,7 +12,7 @@ H=$TMP/B
 run_seed() {
 	WEIGHTSYNC_HOME=$H "$WS_BIN" seed "$@" >>$TMP/B.log 2>&1 &
 	echo $! >>$TMP/.pids && echo $! >$TMP/B.pid
-	wait_for 20 "WEIGHTSYNC_HOME=$H \"$WS_BIN\" status"
+	wait_for 60 "WEIGHTSYNC_HOME=$H \"$WS_BIN\" status"
 }
 cfg() {
 	WEIGHTSYNC_HOME=$H "$WS_BIN" status --json | python3 -c 'import json, sys
