@@ -42,7 +42,7 @@ test_expect_success 'with only the lying seeder, the fetch fails with exit 1' '
 
 test_expect_success 'with an honest seeder as well, the fetch completes with good bytes' '
 	WEIGHTSYNC_HOME=$TMP/E ws fetch "$(cat $TMP/link)" --peer $A:$(port_of A) \
-		--peer $H:$(port_of H) --listen $E:0 --no-dht --timeout 20 >$TMP/pathE &&
+		--peer $H:$(port_of H) --listen $E:0 --no-dht --timeout 60 >$TMP/pathE &&
 	for f in $(cd $TMP/model && ls); do cmp $TMP/model/$f "$(cat $TMP/pathE)/$f" || return 1; done &&
 	WEIGHTSYNC_HOME=$TMP/E ws audit bad-demo
 '
