@@ -21,6 +21,8 @@ print(json.dumps(json.load(sys.stdin)["config"][sys.argv[1]]))' "$1"
 
 test_expect_success 'a node started with no flags takes its options from node.conf' '
 	p1=$(free_port $B) && echo $p1 >$TMP/p1 &&
+	# a free port, not a fixed one: another test may hold 8080 on $B
+	ph=$(free_port $B) && echo $ph >$TMP/ph &&
 	mkdir -p $H && cat >$H/node.conf <<-EOF &&
 	# a test node
 	listen = $B:$p1
@@ -31,14 +33,14 @@ test_expect_success 'a node started with no flags takes its options from node.co
 	follow_interval = 7
 	reput_interval = 90
 	max_transfers = 3
-	http = $B:8080
+	http = $B:$ph
 	EOF
 	run_seed &&
 	test "$(cfg listen)" = "\"$B:$p1\"" && test "$(cfg dht)" = false &&
 	test "$(cfg peers)" = "[\"127.0.0.9:7000\", \"127.0.0.9:7001\", \"127.0.0.9:7002\"]" &&
 	test "$(cfg upload_limit)" = 2000000 && test "$(cfg follow_interval)" = 7 &&
 	test "$(cfg reput_interval)" = 90 && test "$(cfg max_transfers)" = 3 &&
-	test "$(cfg http)" = "\"$B:8080\"" && test "$(cfg file)" = "\"$H/node.conf\"" &&
+	test "$(cfg http)" = "\"$B:$ph\"" && test "$(cfg file)" = "\"$H/node.conf\"" &&
 	grep_q "listening on port $p1, DHT off" $TMP/B.log &&
 	grep_q "options from .$H/node.conf." $TMP/B.log
 '
@@ -49,7 +51,7 @@ test_expect_success 'status says it in words too' '
 	grep_q "config     $H/node.conf" $TMP/st &&
 	grep_q "intervals  follow 7s, re-put 90s; 3 transfers at once" $TMP/st &&
 	grep_q "limits     2000000 B/s up, 0 B/s down" $TMP/st &&
-	grep_q "http       $B:8080" $TMP/st
+	grep_q "http       $B:$(cat $TMP/ph)" $TMP/st
 '
 
 test_expect_success 'flags override the file; --peer replaces its list' '
