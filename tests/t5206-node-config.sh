@@ -14,9 +14,16 @@ run_seed() {
 	echo $! >>$TMP/.pids && echo $! >$TMP/B.pid
 	wait_for 60 "WEIGHTSYNC_HOME=$H \"$WS_BIN\" status"
 }
+# cfg KEY: one option in effect, as `status --json` says.  Asked up to 5
+# times: under make asan a status call right after the node answered one
+# came back empty now and then (not explained yet; see the closing note)
 cfg() {
-	WEIGHTSYNC_HOME=$H "$WS_BIN" status --json | python3 -c 'import json, sys
-print(json.dumps(json.load(sys.stdin)["config"][sys.argv[1]]))' "$1"
+	for cfg_try in 1 2 3 4 5; do
+		WEIGHTSYNC_HOME=$H "$WS_BIN" status --json 2>/dev/null | python3 -c 'import json, sys
+print(json.dumps(json.load(sys.stdin)["config"][sys.argv[1]]))' "$1" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
 }
 
 test_expect_success 'a node started with no flags takes its options from node.conf' '
