@@ -90,7 +90,7 @@ static int take_hashed(const struct ws_publish *p, struct ws_hash_file **sorted,
 static int hash_staged(struct ws_publish *p, char **paths, size_t n)
 {
 	struct ws_hash_file **sorted = xcalloc(p->nhashed + 1, sizeof(*sorted));
-	struct ws_hash_file *todo = xcalloc(n + 1, sizeof(*todo));
+	struct ws_hash_file *unhashed = xcalloc(n + 1, sizeof(*unhashed));
 	size_t *at = xcalloc(n + 1, sizeof(*at)), ns = 0, nt = 0;
 	int ret;
 
@@ -101,15 +101,15 @@ static int hash_staged(struct ws_publish *p, char **paths, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (take_hashed(p, sorted, ns, paths[i], &p->hashes[i]))
 			continue;
-		todo[nt] = p->hashes[i];
+		unhashed[nt] = p->hashes[i];
 		at[nt++] = i;
 	}
-	ret = nt ? ws_hash_files(todo, nt, 0, p->progress, p->progress_ctx) : 0;
+	ret = nt ? ws_hash_files(unhashed, nt, 0, p->progress, p->progress_ctx) : 0;
 	/* the results (and their memory) go back in manifest order */
 	for (size_t t = 0; t < nt; t++)
-		p->hashes[at[t]] = todo[t];
+		p->hashes[at[t]] = unhashed[t];
 	free(sorted);
-	free(todo);
+	free(unhashed);
 	free(at);
 	return ret;
 }
