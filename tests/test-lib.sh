@@ -98,7 +98,10 @@ test_expect_success() {
 		echo "ok $test_count - $1"
 	else
 		echo "not ok $test_count - $1"
+		# on stderr too: prove shows a script's stderr without -v, so
+		# a CI log names the cause, not only the failed test
 		sed 's/^/#   /' "$TMP/.out"
+		sed "s/^/# $TEST_NAME $test_count: /" "$TMP/.out" >&2
 		test_failed=$((test_failed + 1))
 	fi
 }
@@ -244,7 +247,11 @@ start_node() {
 	echo $! >>"$TMP/.pids"
 	echo $! >"$TMP/$sn_name.pid"
 	echo "$sn_port" >"$TMP/$sn_name.port"
-	wait_for 20 "WEIGHTSYNC_HOME=$TMP/$sn_name \"$WS_BIN\" status"
+	wait_for 20 "WEIGHTSYNC_HOME=$TMP/$sn_name \"$WS_BIN\" status" && return 0
+	echo "node $sn_name did not answer; its log:" >&2
+	cat "$TMP/$sn_name.log" >&2
+	kill -0 "$(pid_of "$sn_name")" 2>/dev/null && echo "(still running)" >&2
+	return 1
 }
 
 port_of() { cat "$TMP/$1.port"; }
