@@ -71,11 +71,9 @@ struct ws_lt_torrent {
 	lt::torrent_handle h;
 	int hash_failures;
 	std::string error;           /* last torrent/file error from alerts */
-	/* save_resume_data answer, filled by the alert loop */
-	bool resume_pending;
-	bool resume_ready;
-	std::string resume_error;
-	std::vector<char> resume;
+	/* pieces libtorrent reported passed and written (piece_finished_alert),
+	 * for ws_lt_save_resume */
+	lt::typed_bitfield<lt::piece_index_t> written;
 	/* payload counted before the last ws_lt_pause (libtorrent restarts
 	 * its counters when a torrent resumes) */
 	std::int64_t down_base, up_base;
@@ -566,7 +564,14 @@ static void handle_alert(ws_lt_session *s, lt::alert *a)
 		return;
 	}
 
-	if (auto *x = lt::alert_cast<lt::hash_failed_alert>(a)) {
+	if (auto *x = lt::alert_cast<lt::piece_finished_alert>(a)) {
+		/* posted from torrent::we_have: passed and written */
+		if (ws_lt_torrent *t = find_torrent(s, x->handle)) {
+			if (t->written.end_index() <= x->piece_index)
+				t->written.resize(static_cast<int>(x->piece_index) + 1, false);
+			t->written.set_bit(x->piece_index);
+		}
+	} else if (auto *x = lt::alert_cast<lt::hash_failed_alert>(a)) {
 		if (ws_lt_torrent *t = find_torrent(s, x->handle))
 			t->hash_failures++;
 	} else if (auto *x = lt::alert_cast<lt::torrent_error_alert>(a)) {
@@ -575,19 +580,6 @@ static void handle_alert(ws_lt_session *s, lt::alert *a)
 	} else if (auto *x = lt::alert_cast<lt::file_error_alert>(a)) {
 		if (ws_lt_torrent *t = find_torrent(s, x->handle))
 			t->error = x->message();
-	} else if (auto *x = lt::alert_cast<lt::save_resume_data_alert>(a)) {
-		ws_lt_torrent *t = find_torrent(s, x->handle);
-		if (t && t->resume_pending) {
-			t->resume = lt::write_resume_data_buf(x->params);
-			t->resume_ready = true;
-			t->resume_pending = false;
-		}
-	} else if (auto *x = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
-		ws_lt_torrent *t = find_torrent(s, x->handle);
-		if (t && t->resume_pending) {
-			t->resume_error = x->message();
-			t->resume_pending = false;
-		}
 	} else if (auto *x = lt::alert_cast<lt::dht_mutable_item_alert>(a)) {
 		on_dht_item(s, x);
 	} else if (auto *x = lt::alert_cast<lt::session_stats_alert>(a)) {
@@ -775,6 +767,7 @@ static lt::settings_pack make_settings(const struct ws_lt_config *cfg)
 
 	sp.set_int(S::alert_mask, static_cast<int>(static_cast<std::uint32_t>(
 		lt::alert_category::status | lt::alert_category::error |
+		lt::alert_category::piece_progress |
 		lt::alert_category::storage | lt::alert_category::dht)));
 	return sp;
 }
@@ -1006,8 +999,6 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
 	t->s = s;
 	t->h = h;
 	t->hash_failures = 0;
-	t->resume_pending = false;
-	t->resume_ready = false;
 	t->down_base = t->up_base = 0;
 	*out = t.get();
 	s->torrents.push_back(std::move(t));
@@ -1702,34 +1693,100 @@ extern "C" int ws_lt_file_written(ws_lt_torrent *t, int file)
 	}
 }
 
+/*
+ * The merkle trees of the resume data: each file's piece layer, when
+ * libtorrent holds all of it, as a sparse tree (the layer's nodes and a
+ * mask over the whole tree, numbered as libtorrent does: the root 0, the
+ * children of n at 2n+1 and 2n+2, so a layer of L nodes starts at L - 1).
+ * Files of one piece or less, and files whose layer is incomplete, get an
+ * empty tree: libtorrent knows their roots from the info dictionary and
+ * asks peers for what it lacks.
+ */
+static void piece_layer_trees(ws_lt_torrent *t, lt::torrent_info const &ti,
+			      lt::add_torrent_params &p)
+{
+	if (!ti.info_hashes().has_v2())
+		return;
+	std::vector<std::vector<lt::sha256_hash>> layers = t->h.piece_layers();
+	lt::file_storage const &fs = ti.files();
+	int const bpp = std::max(fs.piece_length() / WS_LT_BLOCK, 1);
+	p.merkle_trees.resize(fs.num_files());
+	p.merkle_tree_mask.resize(fs.num_files());
+	for (lt::file_index_t f : fs.file_range()) {
+		std::size_t const k = static_cast<std::size_t>(static_cast<int>(f));
+		if (fs.pad_file_at(f) || fs.file_size(f) <= fs.piece_length() ||
+		    k >= layers.size())
+			continue;
+		std::vector<lt::sha256_hash> &layer = layers[k];
+		int const blocks = fs.file_num_blocks(f);
+		std::size_t leaves = 1;
+		while (leaves < static_cast<std::size_t>(blocks))
+			leaves <<= 1;
+		std::size_t const width = std::max<std::size_t>(leaves / static_cast<std::size_t>(bpp), 1);
+		if (layer.empty() || layer.size() > width ||
+		    std::any_of(layer.begin(), layer.end(),
+				[](lt::sha256_hash const &h) { return h.is_all_zeros(); }))
+			continue;
+		std::vector<bool> mask(2 * leaves - 1, false);
+		std::fill_n(mask.begin() + static_cast<std::ptrdiff_t>(width - 1), layer.size(), true);
+		p.merkle_tree_mask[f] = std::move(mask);
+		p.merkle_trees[f] = std::move(layer);
+	}
+}
+
+/*
+ * Resume data built from the torrent's state, not with save_resume_data:
+ * libtorrent 2.0.8 puts every 16 KiB block hash it holds in that (4 MB per
+ * GiB), and Debian's build (deprecated API on) also encodes it into an
+ * entry inside the alert, so one save held three copies of 84 MB for a
+ * 20 GiB release (docs/datapath.md).  A restart needs the pieces that are
+ * on disk and the piece layers; a piece that was partly there is fetched
+ * again.  "On disk" is libtorrent's own have_piece (passed and written):
+ * the pieces it reported with piece_finished_alert, and any other piece
+ * that status counts as passed is asked for one by one.
+ */
 extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
 				 uint8_t **data, size_t *len)
 {
+	(void)timeout_ms;
 	try {
 		ws_lt_session *s = t->s;
 		lock_t lk(s->mu);
-		t->resume_ready = false;
-		t->resume_error.clear();
-		t->resume_pending = true;
-		/* save_info_dict: a magnet-added torrent can be restored from
-		 * this alone */
-		t->h.save_resume_data(lt::torrent_handle::save_info_dict);
-
-		auto deadline = steady::now() +
-			std::chrono::milliseconds(std::max(timeout_ms, 0));
-		while (t->resume_pending && steady::now() < deadline)
-			pump(s, std::min(ms_left(deadline), 100), lk);
-		if (t->resume_pending) {
-			/* a late alert is dropped by handle_alert */
-			t->resume_pending = false;
-			return WS_ETIMEOUT;
+		/* the alerts so far, piece_finished among them */
+		pump(s, 0, lk);
+		std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+		if (!ti)
+			return WS_ENOTFOUND;
+		lt::torrent_status const st = t->h.status(lt::torrent_handle::query_pieces |
+							   lt::torrent_handle::query_save_path |
+							   lt::torrent_handle::query_name);
+		lt::add_torrent_params p;
+		p.ti = std::const_pointer_cast<lt::torrent_info>(ti);
+		p.info_hashes = ti->info_hashes();
+		p.name = st.name;
+		p.save_path = st.save_path;
+		p.flags = t->h.flags();
+		p.file_priorities = t->h.get_file_priorities();
+		p.piece_priorities = t->h.get_piece_priorities();
+		if (std::all_of(p.piece_priorities.begin(), p.piece_priorities.end(),
+				[](lt::download_priority_t x) { return x == lt::default_priority; }))
+			p.piece_priorities.clear();
+		p.have_pieces.resize(ti->num_pieces(), false);
+		for (lt::piece_index_t i : ti->piece_range()) {
+			if (!(i < st.pieces.end_index() && st.pieces.get_bit(i)))
+				continue;
+			if (st.is_seeding || (i < t->written.end_index() && t->written.get_bit(i)))
+				p.have_pieces.set_bit(i);
+			else if (t->h.have_piece(i)) {
+				/* had from resume data or a check: asked once */
+				if (t->written.end_index() < ti->end_piece())
+					t->written.resize(ti->num_pieces(), false);
+				t->written.set_bit(i);
+				p.have_pieces.set_bit(i);
+			}
 		}
-		if (!t->resume_ready)
-			return WS_ENETWORK;
-		int ret = copy_out(t->resume, data, len);
-		t->resume.clear();
-		t->resume_ready = false;
-		return ret;
+		piece_layer_trees(t, *ti, p);
+		return copy_out(lt::write_resume_data_buf(p), data, len);
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;
 	} catch (...) {

@@ -33,7 +33,8 @@ fetch_and_kill() {
 	wait_for 60 "test \$(partial_bytes $1) -gt 15000000" &&
 	touch $TMP/$1.mark && sleep 1 &&
 	wait_for 30 "test $TMP/$1/tmp/fetch-*/.resume -nt $TMP/$1.mark" &&
-	kill -9 $fk_pid && wait_for 5 "! kill -0 $fk_pid"
+	kill -9 $fk_pid && wait_for 5 "! kill -0 $fk_pid" &&
+	cp $TMP/$1/tmp/fetch-*/.resume $TMP/$1.resume
 }
 
 fetch_again() {
@@ -60,6 +61,36 @@ test_expect_success 'kill -9 after a resume save; the restart checks nothing on 
 	json_check $TMP/B.json "j[\"downloaded\"] <= j[\"bytes\"] - j[\"resumed\"] + 6000000 + 2 * 4194304" &&
 	same_as_model $TMP/B.json &&
 	WEIGHTSYNC_HOME=$TMP/B ws audit resume-data
+'
+
+# The resume data holds each file's piece layer at most, not libtorrent
+# 2.0.8's 16 KiB block hashes (4 MB per GiB, docs/datapath.md): the 40 MB
+# shard has one hash per piece (153 of 256 KiB), not 2442.
+test_expect_success 'the saved resume data has piece layers, not block hashes' '
+	python3 - $TMP/B.resume <<-\PY
+	import sys
+	def dec(b, i=0):
+	    c = b[i:i+1]
+	    if c == b"i":
+	        e = b.index(b"e", i); return int(b[i+1:e]), e + 1
+	    if c in (b"l", b"d"):
+	        i += 1; out = []
+	        while b[i:i+1] != b"e":
+	            v, i = dec(b, i); out.append(v)
+	        return (dict(zip(out[::2], out[1::2])) if c == b"d" else out), i + 1
+	    n = b.index(b":", i); ln = int(b[i:n])
+	    return b[n+1:n+1+ln], n + 1 + ln
+	r, _ = dec(open(sys.argv[1], "rb").read())
+	hashes = [len(t.get(b"hashes", b"")) // 32 for t in r[b"trees"]]
+	print("hashes per file:", hashes, "pieces had:", bin(int.from_bytes(r[b"pieces"], "big")).count("1"))
+	info = r[b"info"]
+	pl = info[b"piece length"]
+	sizes = [f[b"length"] for f in info[b"files"] if b"attr" not in f]
+	# one hash per piece of the largest file: its piece layer
+	assert max(hashes) == -(-max(sizes) // pl) and pl > 16384, (hashes, pl, sizes)
+	assert all(b"verified" not in t for t in r[b"trees"])
+	assert any(r[b"pieces"])
+	PY
 '
 
 test_expect_success 'a partial file altered while stopped is caught and downloaded again' '
