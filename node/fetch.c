@@ -263,6 +263,7 @@ static int data_done(struct fetch *f, uint64_t *have, uint64_t *want)
 		*have += f->progress[f->files[i].index];
 		*want += f->files[i].size;
 	}
+	ws_fetch_order_files(f);
 	ws_fetch_resume_tick(f, 0);
 	if ((ret = ws_fetch_origin_tick(f)))
 		return ret;
@@ -727,8 +728,8 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	/* before any file is wanted: with --origin-only no peer is asked */
 	if ((ret = ws_fetch_origin_open(&f)))
 		goto out;
-	for (size_t i = 0; i < f.nfiles; i++)
-		ws_lt_set_file_priority(f.t, f.files[i].index, 4);
+	ws_fetch_poll_files(&f);
+	ws_fetch_order_files(&f);
 	if (res->reused)
 		ws_lt_force_recheck(f.t);
 	ws_lt_status(f.t, &s);
@@ -803,6 +804,7 @@ out:
 	free(f.tfile);
 	free(f.data);
 	free(f.progress);
+	free(f.prio);
 	free(f.synced);
 	free(f.kicked);
 	if (ret)

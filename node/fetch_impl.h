@@ -7,6 +7,7 @@
  *   fetch_resume.c  resume data saved while downloading, and trusted again
  *                   only for files nobody touched while the fetch was stopped
  *   fetch_name.c    NAME[@V]: resolve the pointer, fill the chain, fetch
+ *   fetch_order.c   which files libtorrent fetches first
  */
 #ifndef WS_NODE_FETCH_IMPL_H
 #define WS_NODE_FETCH_IMPL_H
@@ -45,6 +46,7 @@ struct fetch {
 	double last_beat;
 	double all_in_at;           /* when every piece was in, or 0 */
 	struct fetch_origin *origin; /* fetch_origin.c, or NULL */
+	int *prio;                  /* nlt entries: the priority last set */
 };
 
 /* Fill f->progress from libtorrent (one call for every file). */
@@ -115,6 +117,16 @@ int ws_fetch_origin_open(struct fetch *f);
  * Returns 0 or an error that ends the fetch.
  */
 int ws_fetch_origin_tick(struct fetch *f);
+
+/*
+ * ws_fetch_order_files - set the files' priorities for the data phase:
+ * the first few unfinished big files first (fetch_order.c says why), the
+ * others after them, small files as usual.  Call it when the data phase
+ * starts and whenever f->progress was polled; it changes a priority only
+ * when the answer changed.  Errors are not fatal: a priority libtorrent
+ * refused is asked for again next time.
+ */
+void ws_fetch_order_files(struct fetch *f);
 void ws_fetch_origin_close(struct fetch *f);
 /* Remove the resume state (the release is complete or refused). */
 void ws_fetch_resume_drop(struct fetch *f);
