@@ -4,7 +4,10 @@
 #include "proto/error.h"
 #include "proto/util.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,17 @@ static int node_running(struct cli *c)
 		running = 1;
 	close(fd);
 	return running;
+}
+
+/* The status file says "running" and names a process that is alive. */
+static int written_by_running_node(json_t *st)
+{
+	const char *state = json_string_value(json_object_get(st, "state"));
+	json_int_t pid = json_integer_value(json_object_get(st, "pid"));
+
+	if (!state || strcmp(state, "running") || pid <= 0 || pid > INT_MAX)
+		return 0;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 /* The live status from the node's socket, or NULL (none runs there, or
@@ -112,6 +126,21 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	free(text);
 	if (!st) {
 		err("the node's status file is unreadable");
+		return EXIT_ERROR;
+	}
+	if (!written_by_running_node(st)) {
+		/* a node holds the lock but has not answered, nor written
+		 * its own status yet: the file is an earlier node's */
+		json_decref(st);
+		if (json) {
+			json_t *o = json_pack("{s:s, s:s}", "state", "starting", "home",
+					      c->store->home);
+			json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+			putchar('\n');
+			json_decref(o);
+		}
+		err("the node on '%s' is starting and does not answer yet",
+		    c->store->home);
 		return EXIT_ERROR;
 	}
 show:
