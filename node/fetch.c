@@ -290,15 +290,15 @@ static int data_done(struct fetch *f, uint64_t *have, uint64_t *want)
 static int add_known(struct fetch *f, const uint8_t *t, size_t len, char **msg)
 {
 	uint8_t *r = NULL;
-	size_t rlen = 0, nd = 0;
+	size_t rlen = 0, nd = 0, lost = 0;
 	int *d = NULL, ret = WS_ENOTFOUND;
 
 	if (ws_fetch_resume_open(f, &r, &rlen, &d, &nd) == 0) {
 		ret = ws_lt_add_resumed(f->ses, t, len, f->staging, r, rlen, d, nd,
-					WS_LT_NO_FILES, &f->t, NULL);
+					&lost, WS_LT_NO_FILES, &f->t, NULL);
 		if (ret == 0) {
 			f->resumed = 1;
-			f->res->distrusted_files = (int)nd;
+			f->res->distrusted_files = (int)lost;
 		}
 	}
 	if (ret)

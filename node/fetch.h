@@ -107,8 +107,9 @@ struct ws_fetch_result {
 	uint64_t rechecked;         /* bytes libtorrent read back from disk to
 				     * check them (no usable resume data, or
 				     * files linked in from the store) */
-	int distrusted_files;       /* files changed on disk while the fetch
-				     * was stopped: their pieces come again */
+	int distrusted_files;       /* files changed on disk (or gone) while
+				     * the fetch was stopped that had pieces
+				     * in the resume data: those come again */
 	int resume_saves;           /* resume data saved this run */
 	uint64_t from_origin;       /* bytes of pieces the origin supplied that
 				     * passed libtorrent's check */

@@ -1011,10 +1011,11 @@ static int add_params(ws_lt_session *s, lt::add_torrent_params &p,
  * their pieces, so they are downloaded again rather than served or kept.
  * Files never share a piece in a hybrid or v2 torrent.
  */
-static void forget_files(lt::add_torrent_params &p, lt::torrent_info const &ti,
-			 const int *distrust, size_t n)
+static size_t forget_files(lt::add_torrent_params &p, lt::torrent_info const &ti,
+			   const int *distrust, size_t n)
 {
 	lt::file_storage const &fs = ti.files();
+	size_t lost = 0;
 	for (size_t k = 0; k < n; k++) {
 		if (distrust[k] < 0 || distrust[k] >= fs.num_files())
 			continue;
@@ -1024,18 +1025,23 @@ static void forget_files(lt::add_torrent_params &p, lt::torrent_info const &ti,
 		int const first = static_cast<int>(fs.map_file(f, 0, 0).piece);
 		int const last = static_cast<int>(
 			fs.map_file(f, fs.file_size(f) - 1, 0).piece);
+		bool had = false;
 		for (int i = first; i <= last; i++) {
 			lt::piece_index_t const pi(i);
-			if (pi < p.have_pieces.end_index())
+			if (pi < p.have_pieces.end_index() && p.have_pieces.get_bit(pi)) {
+				had = true;
 				p.have_pieces.clear_bit(pi);
+			}
 			if (pi < p.verified_pieces.end_index())
 				p.verified_pieces.clear_bit(pi);
 		}
 		/* the merkle tree stays: its hashes were checked against
 		 * the pieces root and describe the right data */
 		for (int i = first; i <= last; i++)
-			p.unfinished_pieces.erase(lt::piece_index_t(i));
+			had |= p.unfinished_pieces.erase(lt::piece_index_t(i)) > 0;
+		lost += had;
 	}
+	return lost;
 }
 
 extern "C" int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
@@ -1044,13 +1050,13 @@ extern "C" int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
 			 char **msg)
 {
 	return ws_lt_add_resumed(s, torrent, len, save_path, resume, rlen,
-				 nullptr, 0, flags, out, msg);
+				 nullptr, 0, nullptr, flags, out, msg);
 }
 
 extern "C" int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent,
 				 size_t len, const char *save_path,
 				 const uint8_t *resume, size_t rlen,
-				 const int *distrust, size_t ndistrust,
+				 const int *distrust, size_t ndistrust, size_t *nlost,
 				 unsigned flags, ws_lt_torrent **out, char **msg)
 {
 	if (!s || !torrent || !save_path || !out)
@@ -1087,8 +1093,9 @@ extern "C" int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent,
 				return ws_seterr(msg, WS_EMISMATCH,
 						 "resume data is for another torrent");
 		}
-		if (resume && ndistrust)
-			forget_files(p, *ti, distrust, ndistrust);
+		size_t lost = resume && ndistrust ? forget_files(p, *ti, distrust, ndistrust) : 0;
+		if (nlost)
+			*nlost = lost;
 		p.ti = ti;
 		p.save_path = save_path;
 		if (flags & WS_LT_SEED_MODE)

@@ -261,14 +261,16 @@ int ws_lt_add(ws_lt_session *s, const uint8_t *torrent, size_t len,
 /*
  * ws_lt_add_resumed - ws_lt_add, but the files whose libtorrent indices are
  * in distrust[0..ndistrust) (changed on disk since the resume data was
- * saved) lose the pieces the resume data says they have: they are
- * downloaded again.  distrust is ignored without resume data.  Errors as
- * ws_lt_add.
+ * saved, or gone) lose the pieces the resume data says they have: they
+ * are downloaded again.  *nlost (when nlost is not NULL) is how many of
+ * them had such pieces: a file not yet begun is missing from the disk
+ * too, and loses nothing.  distrust is ignored without resume data.
+ * Errors as ws_lt_add.
  */
 int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent, size_t len,
 		      const char *save_path, const uint8_t *resume, size_t rlen,
-		      const int *distrust, size_t ndistrust, unsigned flags,
-		      ws_lt_torrent **out, char **msg);
+		      const int *distrust, size_t ndistrust, size_t *nlost,
+		      unsigned flags, ws_lt_torrent **out, char **msg);
 
 /*
  * ws_lt_add_magnet - add by info-hash only; metadata comes from peers.

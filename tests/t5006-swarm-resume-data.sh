@@ -50,7 +50,7 @@ same_as_model() {
 test_expect_success 'kill -9 after a resume save; the restart checks nothing on disk before it goes on' '
 	fetch_and_kill B $B &&
 	fetch_again B $B &&
-	say "restart: $(python3 -c "import json; j = json.load(open(\"$TMP/B.json\")); print(\"resumed\", j[\"resumed\"], \"rechecked\", j[\"rechecked\"], \"downloaded\", j[\"downloaded\"], \"of\", j[\"bytes\"])")" &&
+	say "restart: $(python3 -c "import json; j = json.load(open(\"$TMP/B.json\")); print(\"resumed\", j[\"resumed\"], \"rechecked\", j[\"rechecked\"], \"downloaded\", j[\"downloaded\"], \"of\", j[\"bytes\"], \"whole_file_check\", j[\"whole_file_check\"])")" &&
 	json_check $TMP/B.json "j[\"ok\"] and j[\"resumed\"] > 15000000" &&
 	# nothing is read back to resume: what came after the last save is
 	# downloaded again
