@@ -266,7 +266,7 @@ int ws_fetch_resume_tick(struct fetch *f, int force)
 		if ((ret = write_files_list(f)))
 			goto fail;
 	}
-	if ((ret = ws_lt_save_resume(f->t, 5000, &r, &len)))
+	if ((ret = ws_lt_save_resume(f->t, &r, &len)))
 		goto fail;
 	/* then the data, then the claim about it: every piece the saved data
 	 * claims was written before it was saved, so these fsyncs cover it */

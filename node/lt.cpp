@@ -1752,10 +1752,8 @@ static void piece_layer_trees(ws_lt_torrent *t, lt::torrent_info const &ti,
  * the pieces it reported with piece_finished_alert, and any other piece
  * that status counts as passed is asked for one by one.
  */
-extern "C" int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms,
-				 uint8_t **data, size_t *len)
+extern "C" int ws_lt_save_resume(ws_lt_torrent *t, uint8_t **data, size_t *len)
 {
-	(void)timeout_ms;
 	try {
 		ws_lt_session *s = t->s;
 		lock_t lk(s->mu);

@@ -464,14 +464,15 @@ int ws_lt_have_pieces(ws_lt_torrent *t, uint8_t *have, int n);
 int ws_lt_add_piece(ws_lt_torrent *t, int piece, const uint8_t *data, size_t len);
 int ws_lt_swarm_data(ws_lt_torrent *t, int on);
 /*
- * ws_lt_save_resume - ask for resume data and wait for it (at most
- * timeout_ms).  *data is malloc'd; the caller frees it.  The data
- * includes the info dictionary, so it is usable for magnet-added torrents
- * too.  WS_ETIMEOUT when it did not come in time, WS_ENETWORK when
- * libtorrent could not produce it.
+ * ws_lt_save_resume - resume data for t, in libtorrent's format, built from
+ * its state (node/lt.cpp says why not with save_resume_data): the pieces
+ * passed and written, each file's v2 piece layer when all of it is known,
+ * the file priorities, and the info dictionary (so it is usable for
+ * magnet-added torrents too).  No 16 KiB block hashes.  *data is malloc'd;
+ * the caller frees it.  WS_ENOTFOUND before metadata, WS_ENETWORK when
+ * libtorrent could not answer.
  */
-int ws_lt_save_resume(ws_lt_torrent *t, int timeout_ms, uint8_t **data,
-		      size_t *len);
+int ws_lt_save_resume(ws_lt_torrent *t, uint8_t **data, size_t *len);
 
 /*
  * ws_lt_remove - remove the torrent from the session and free t; files

@@ -261,7 +261,7 @@ static void save_resume_all(struct node *nd)
 	for (size_t i = 0; i < nd->n; i++) {
 		uint8_t *data = NULL;
 		size_t len;
-		int ret = ws_lt_save_resume(nd->rel[i].t, 5000, &data, &len);
+		int ret = ws_lt_save_resume(nd->rel[i].t, &data, &len);
 		if (ret == 0) {
 			char *p = resume_path(nd, nd->rel[i].v2);
 			if ((ret = ws_write_file_atomic(p, data, len, 0644, 0)))

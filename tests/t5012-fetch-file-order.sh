@@ -71,6 +71,22 @@ test_expect_success 'B fetches them byte-identical, never more than 5 shards par
 	test $(sort -n $TMP/partly | tail -n 1) -le 5
 '
 
+# Version 2 changes one shard: B links the other 6 in from its store and
+# libtorrent checks them, then fetches only what changed.  A file of
+# priority 0 is read from libtorrent's part file, not from the file linked
+# in, so the window waits for that check (the 6 shards must not be fetched
+# again).
+test_expect_success 'version 2 with one shard changed: B fetches that shard only' '
+	python3 -c "import sys; f = open(sys.argv[1], \"r+b\"); f.seek(1000); f.write(b\"changed\")" \
+		$TMP/model/shard-6.safetensors &&
+	publish_on A "$TMP/model" order >$TMP/link2 &&
+	wait_for 20 "node_seeds A order@2" &&
+	WEIGHTSYNC_HOME=$TMP/B ws fetch "$(cat $TMP/link2)" --peer $A:$(port_of A) \
+		--listen $B:0 --no-dht --timeout 30 --json >$TMP/fetch2.json &&
+	say "$(python3 -c "import json; j = json.load(open(\"$TMP/fetch2.json\")); print(\"reused\", j[\"reused\"], \"downloaded\", j[\"downloaded\"])")" &&
+	json_check $TMP/fetch2.json "j[\"ok\"] and j[\"reused\"] >= 6 * 17000000 and j[\"downloaded\"] < 2 * 17000000"
+'
+
 test_expect_success 'A stops cleanly' '
 	stop_node A
 '

@@ -900,7 +900,7 @@ static void test_swarm(void)
 	ok(ret == 0 && mlen == len && !memcmp(meta, tor, len),
 	   "swarm: B's .torrent (with piece layers) equals the built one");
 
-	ret = ws_lt_save_resume(tb, 10000, &resume, &rlen);
+	ret = ws_lt_save_resume(tb, &resume, &rlen);
 	ok(ret == 0 && rlen > 0, "swarm: resume data saved (%zu bytes)", rlen);
 	ok(ws_lt_remove(tb) == 0, "swarm: B removes the torrent");
 	tb = NULL;
