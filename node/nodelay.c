@@ -23,8 +23,8 @@
  * node/lt.cpp does when it starts a session.
  */
 #include "node/nodelay.h"
+#include "node/interpose.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -56,23 +56,10 @@ static void no_delay(int fd)
 	errno = saved;
 }
 
-/* The next definition of name after this executable's (libc's, or a
- * sanitizer runtime's).  Looked up once; a race only looks it up twice. */
-static void *next_fn(void **slot, const char *name)
-{
-	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-
-	if (!f) {
-		f = dlsym(RTLD_NEXT, name);
-		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
-	}
-	return f;
-}
-
 int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	static void *real;
-	connect_fn f = (connect_fn)next_fn(&real, "connect");
+	connect_fn f = (connect_fn)ws_next_symbol(&real, "connect");
 
 	if (!f) {
 		errno = ENOSYS;
@@ -87,7 +74,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	static void *real;
-	accept_fn f = (accept_fn)next_fn(&real, "accept");
+	accept_fn f = (accept_fn)ws_next_symbol(&real, "accept");
 	int c;
 
 	if (!f) {
@@ -102,7 +89,7 @@ int accept(int fd, struct sockaddr *addr, socklen_t *len)
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	static void *real;
-	accept4_fn f = (accept4_fn)next_fn(&real, "accept4");
+	accept4_fn f = (accept4_fn)ws_next_symbol(&real, "accept4");
 	int c;
 
 	if (!f) {

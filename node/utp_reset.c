@@ -26,8 +26,8 @@
  * with a zero byte.  Everything else passes untouched.
  */
 #include "node/utp_reset.h"
+#include "node/interpose.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -96,15 +96,11 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
 		 socklen_t *fromlen)
 {
 	static void *real;
-	recvfrom_fn f = (recvfrom_fn)__atomic_load_n(&real, __ATOMIC_ACQUIRE);
+	recvfrom_fn f = (recvfrom_fn)ws_next_symbol(&real, "recvfrom");
 
 	if (!f) {
-		f = (recvfrom_fn)dlsym(RTLD_NEXT, "recvfrom");
-		__atomic_store_n(&real, (void *)f, __ATOMIC_RELEASE);
-		if (!f) {
-			errno = ENOSYS;
-			return -1;
-		}
+		errno = ENOSYS;
+		return -1;
 	}
 	for (;;) {
 		struct sockaddr_storage own;
