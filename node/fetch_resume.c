@@ -254,11 +254,10 @@ int ws_fetch_resume_tick(struct fetch *f, int force)
 	if (!force && t - f->last_save < SAVE_SECONDS &&
 	    (done <= f->files_done_saved || t - f->last_save < 1))
 		return 0;
-	/* libtorrent 2.0.8 puts every 16 KiB block hash in the resume data
-	 * (about 4 MB per GiB: 84 MB for 20 GiB, held in several copies
-	 * while it is built), and the save, its syncs and its write stop
-	 * this loop: saves of a big release keep to 1/SAVE_SHARE of the
-	 * time, whatever the timer and the completed files ask for */
+	/* a save, its syncs (seconds, when a big release outruns the
+	 * disk's writeback) and its write stop this loop: saves keep to
+	 * 1/SAVE_SHARE of the time, whatever the timer and the completed
+	 * files ask for */
 	if (!force && t - f->last_save < SAVE_SHARE * f->save_cost)
 		return 0;
 	if (!f->synced) {
