@@ -125,4 +125,20 @@ test_expect_success 'restored from the copy, everything is as it was' '
 	releases_state >$TMP/rel.after && test_cmp $TMP/rel.before $TMP/rel.after
 '
 
+# LMDB creates data.mdb, empty, then writes its meta pages, holding a lock
+# in lock.mdb: a command starting beside it on a new home (`seed` and the
+# `status` that waits for it) saw the empty file and called the index
+# damaged, about 1 start in 30 (t5101 failed so in CI).  The size is read
+# again once no process is creating the file (store/index_env.c).
+test_expect_success 'four commands starting at once on new homes: no index is called damaged' '
+	for i in $(seq 1 60); do
+		for j in 1 2 3 4; do
+			WEIGHTSYNC_HOME=$TMP/new$i ws status >/dev/null 2>$TMP/race.$i.$j &
+		done
+		wait
+	done &&
+	! grep -l "is damaged (" $TMP/race.* &&
+	test $(ls $TMP/race.* | wc -l) = 240
+'
+
 test_done
