@@ -41,6 +41,20 @@ static int written_by_running_node(json_t *st)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+/* No status to show: with --json, {"state": STATE, "home": HOME}; the
+ * reason (why, with %s for the home) on stderr; exit 2. */
+static int no_status(struct cli *c, int json, const char *state, const char *why)
+{
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s}", "state", state, "home", c->store->home);
+		json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	}
+	err(why, c->store->home);
+	return EXIT_ERROR;
+}
+
 /* The live status from the node's socket, or NULL (none runs there, or
  * it does not answer: then the status file says what it last wrote). */
 static json_t *status_from_node(struct cli *c)
@@ -110,16 +124,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	if (!node_running(c) || ws_read_file(path, 16u << 20, &text, &len)) {
 		free(path);
 		free(text);
-		if (json) {
-			json_t *o = json_pack("{s:s, s:s}", "state", "stopped", "home",
-					      c->store->home);
-			json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
-			putchar('\n');
-			json_decref(o);
-		}
-		err("no node is running on '%s' (start one with 'weightsync seed')",
-		    c->store->home);
-		return EXIT_ERROR;
+		return no_status(c, json, "stopped",
+				 "no node is running on '%s' (start one with 'weightsync seed')");
 	}
 	free(path);
 	st = json_loads(text, 0, NULL);
@@ -132,16 +138,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		/* a node holds the lock but has not answered, nor written
 		 * its own status yet: the file is an earlier node's */
 		json_decref(st);
-		if (json) {
-			json_t *o = json_pack("{s:s, s:s}", "state", "starting", "home",
-					      c->store->home);
-			json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
-			putchar('\n');
-			json_decref(o);
-		}
-		err("the node on '%s' is starting and does not answer yet",
-		    c->store->home);
-		return EXIT_ERROR;
+		return no_status(c, json, "starting",
+				 "the node on '%s' is starting and does not answer yet");
 	}
 show:
 	if (json) {

@@ -1160,6 +1160,26 @@ static void append_bstr(std::string &out, const char *p, size_t n)
  * verified against its file's pieces root), keyed by pieces root.  True
  * when every file larger than one piece has its whole layer.
  */
+/* Files that have a piece layer: not pad files, larger than one piece
+ * (a smaller file is checked against its root itself). */
+static bool has_layer(lt::file_storage const &fs, lt::file_index_t i)
+{
+	return !fs.pad_file_at(i) && fs.file_size(i) > fs.piece_length();
+}
+
+/* pl (torrent_handle::piece_layers) holds file i's whole layer: one hash
+ * for each of its pieces, none of them unknown (zeros). */
+static bool whole_layer(lt::file_storage const &fs, lt::file_index_t i,
+			std::vector<std::vector<lt::sha256_hash>> const &pl)
+{
+	std::int64_t const plen = fs.piece_length();
+	size_t const want = static_cast<size_t>((fs.file_size(i) + plen - 1) / plen);
+	size_t const k = static_cast<size_t>(static_cast<int>(i));
+	return k < pl.size() && pl[k].size() == want &&
+	       std::none_of(pl[k].begin(), pl[k].end(),
+			    [](lt::sha256_hash const &h) { return h.is_all_zeros(); });
+}
+
 static bool collect_layers(ws_lt_torrent *t, lt::torrent_info const &ti,
 			   std::map<std::string, std::string> &layers)
 {
@@ -1167,21 +1187,14 @@ static bool collect_layers(ws_lt_torrent *t, lt::torrent_info const &ti,
 		return true;
 	std::vector<std::vector<lt::sha256_hash>> pl = t->h.piece_layers();
 	lt::file_storage const &fs = ti.files();
-	std::int64_t const plen = fs.piece_length();
 	for (lt::file_index_t i : fs.file_range()) {
-		if (fs.pad_file_at(i) || fs.file_size(i) <= plen)
+		if (!has_layer(fs, i))
 			continue;
-		size_t const want = static_cast<size_t>(
-			(fs.file_size(i) + plen - 1) / plen);
-		size_t const k = static_cast<size_t>(static_cast<int>(i));
-		if (k >= pl.size() || pl[k].size() != want)
+		if (!whole_layer(fs, i, pl))
 			return false;
 		std::string bytes;
-		for (const auto &h : pl[k]) {
-			if (h.is_all_zeros())
-				return false;
+		for (const auto &h : pl[static_cast<size_t>(static_cast<int>(i))])
 			bytes.append(h.data(), h.size());
-		}
 		lt::sha256_hash const root = fs.root(i);
 		layers[std::string(root.data(), root.size())] = bytes;
 	}
@@ -1202,8 +1215,7 @@ extern "C" int ws_lt_pieces_v2_proven(ws_lt_torrent *t)
 		lt::file_storage const &fs = ti->files();
 		std::int64_t const plen = fs.piece_length();
 		for (lt::file_index_t i : fs.file_range()) {
-			/* a file of one piece is checked against its root itself */
-			if (fs.pad_file_at(i) || fs.file_size(i) <= plen)
+			if (!has_layer(fs, i))
 				continue;
 			int const first = static_cast<int>(fs.map_file(i, 0, 0).piece);
 			int const n = static_cast<int>((fs.file_size(i) + plen - 1) / plen);
@@ -1720,20 +1732,13 @@ static void piece_layer_trees(ws_lt_torrent *t, lt::torrent_info const &ti,
 	p.merkle_trees.resize(fs.num_files());
 	p.merkle_tree_mask.resize(fs.num_files());
 	for (lt::file_index_t f : fs.file_range()) {
-		std::size_t const k = static_cast<std::size_t>(static_cast<int>(f));
-		if (fs.pad_file_at(f) || fs.file_size(f) <= fs.piece_length() ||
-		    k >= layers.size())
+		if (!has_layer(fs, f) || !whole_layer(fs, f, layers))
 			continue;
-		std::vector<lt::sha256_hash> &layer = layers[k];
-		int const blocks = fs.file_num_blocks(f);
+		std::vector<lt::sha256_hash> &layer = layers[static_cast<size_t>(static_cast<int>(f))];
 		std::size_t leaves = 1;
-		while (leaves < static_cast<std::size_t>(blocks))
+		while (leaves < static_cast<std::size_t>(fs.file_num_blocks(f)))
 			leaves <<= 1;
-		std::size_t const width = std::max<std::size_t>(leaves / static_cast<std::size_t>(bpp), 1);
-		if (layer.empty() || layer.size() > width ||
-		    std::any_of(layer.begin(), layer.end(),
-				[](lt::sha256_hash const &h) { return h.is_all_zeros(); }))
-			continue;
+		std::size_t const width = leaves / static_cast<std::size_t>(bpp);
 		std::vector<bool> mask(2 * leaves - 1, false);
 		std::fill_n(mask.begin() + static_cast<std::ptrdiff_t>(width - 1), layer.size(), true);
 		p.merkle_tree_mask[f] = std::move(mask);

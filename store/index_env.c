@@ -135,16 +135,14 @@ static int damaged(char **msg, const char *file, const char *why)
  * opens the environment: closing a descriptor drops every fcntl lock the
  * process holds on the file, LMDB's too.
  */
-static off_t settled_size(const char *file, off_t size)
+static off_t settled_size(const char *dir, const char *file, off_t size)
 {
-	char *lock = xstrdup(file), *slash = strrchr(lock, '/');
+	char *lock = xasprintf("%s/lock.mdb", dir);
 	struct flock l = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0,
 			   .l_len = 1 };
 	struct stat sb;
 	int fd;
 
-	if (slash)
-		strcpy(slash + 1, "lock.mdb");
 	fd = open(lock, O_RDONLY | O_CLOEXEC);
 	free(lock);
 	if (fd < 0)
@@ -167,7 +165,7 @@ static off_t settled_size(const char *file, off_t size)
  * creating is never an index LMDB left behind; a missing file is a new
  * index.
  */
-static int check_before_open(const char *file, char **msg)
+static int check_before_open(const char *dir, const char *file, char **msg)
 {
 	struct stat sb;
 
@@ -180,7 +178,7 @@ static int check_before_open(const char *file, char **msg)
 	}
 	if (!S_ISREG(sb.st_mode))
 		return damaged(msg, file, "not a regular file");
-	if (sb.st_size == 0 && settled_size(file, 0) == 0)
+	if (sb.st_size == 0 && settled_size(dir, file, 0) == 0)
 		return damaged(msg, file, "the file is empty");
 	return 0;
 }
@@ -225,7 +223,7 @@ int ws_index_open(const char *dir, ws_index **out, char **msg)
 		ws_seterr(msg, ret, "cannot create '%s': %s", dir, ws_strerror(ret));
 		goto fail;
 	}
-	if ((ret = check_before_open(ix->file, msg)))
+	if ((ret = check_before_open(dir, ix->file, msg)))
 		goto fail;
 	if ((rc = mdb_env_create(&ix->env)) ||
 	    (rc = mdb_env_set_maxdbs(ix->env, 16)) ||
