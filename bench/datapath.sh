@@ -29,9 +29,10 @@
 #          another from nginx (one process, one kept-alive connection), and
 #          weightsync publish against sha256sum over the same files
 #          (targets <= 2x)
-#  diskio  the cpu release fetched with WS_DISK_IO=posix (seeder and
-#          fetcher) against the default mmap back end: MB/s, CPU/GiB, peak
-#          VmRSS of the fetcher (info)
+#  diskio  the cpu release fetched with WS_DISK_IO=mmap and with
+#          WS_DISK_IO=posix (seeder and fetcher both) against the default
+#          (the seeder reads with pread, the fetcher maps; docs/datapath.md):
+#          MB/s, CPU/GiB, peak VmRSS of the fetcher (info)
 #  scale   (default off) cpu, tail, diskio and resume on WS_BENCH_SCALE_GIB
 #          (default 20) GiB in WS_BENCH_SCALE_FILES (default 40) shards;
 #          runs only when the disk has more than 3x that free
@@ -352,11 +353,12 @@ awk '{ exit !($1 > 0.5) }' /proc/loadavg && note "other work is running on this 
 # cpu, tail, diskio, fixed: one release of MIB in FILES files
 # ============================================================================
 bench_big() { # MIB FILES TAG
-	local mib=$1 nf=$2 tag=$3 d=$tmp/$3 model=$tmp/$3/model pub=$tmp/$3/pub pubp=$tmp/$3/pubp
+	local mib=$1 nf=$2 tag=$3 d=$tmp/$3 model=$tmp/$3/model pub=$tmp/$3/pub
 	local P=; [ "$tag" = dp ] || P="$tag: "
-	local link linkp="" tiny_link="" posix="" sp sport spp="" sportp="" r k t0
+	local link tiny_link="" dios="" dio sp sport r k t0
+	declare -A dlink=() dpid=() dport=() daddr=()
 	echo
-	echo "--- $tag: $nf x $(( mib / nf )) MiB; $RUNS rounds of: weightsync (mmap)$( { part diskio || [ "$tag" != dp ]; } && echo ", weightsync (WS_DISK_IO=posix)"), curl + nginx ---"
+	echo "--- $tag: $nf x $(( mib / nf )) MiB; $RUNS rounds of: weightsync$( { part diskio || [ "$tag" != dp ]; } && echo ", weightsync (WS_DISK_IO=mmap), weightsync (WS_DISK_IO=posix)"), curl + nginx ---"
 	mkdir -p "$d"
 	t0=$(now_ns)
 	make_release_dir "$model" $(( mib * 1048576 )) "$nf" "$tag"
@@ -372,26 +374,32 @@ bench_big() { # MIB FILES TAG
 	echo "published in $(secs $(( $(now_ns) - t0 ))) s, piece size $(json_get "$pub.pub.json" piece_size)"
 	if part diskio || [ "$tag" != dp ]; then
 		if [ -n "$HAS_DISK_IO" ]; then
-			posix=1
-			mkdir -p "$pubp/keys"
-			cp -p "$pub/keys/"* "$pubp/keys/"
-			linkp=$(publish "$pubp" "$model" bench-dp)
+			dios="mmap posix"
+			for dio in $dios; do
+				mkdir -p "$pub-$dio/keys"
+				cp -p "$pub/keys/"* "$pub-$dio/keys/"
+				dlink[$dio]=$(publish "$pub-$dio" "$model" bench-dp)
+			done
 		else
-			note "diskio: this binary does not read WS_DISK_IO; the posix column is skipped"
+			note "diskio: this binary does not read WS_DISK_IO; the mmap and posix columns are skipped"
 		fi
 	fi
 	sync
 	SEED_DIO= start_seeder "$pub" 127.0.0.2
 	sp=$SEED_PID sport=$SEED_PORT
-	if [ -n "$posix" ]; then
-		SEED_DIO=posix start_seeder "$pubp" 127.0.0.8
-		spp=$SEED_PID sportp=$SEED_PORT
-	fi
+	local addr=10
+	for dio in $dios; do
+		SEED_DIO=$dio start_seeder "$pub-$dio" 127.0.0.$addr
+		dpid[$dio]=$SEED_PID dport[$dio]=$SEED_PORT daddr[$dio]=127.0.0.$addr
+		addr=$(( addr + 1 ))
+	done
 	wait_for 120 "node_seeds '$pub' bench-dp@1" || die "the seeder never seeded bench-dp@1"
-	[ -z "$posix" ] || wait_for 120 "node_seeds '$pubp' bench-dp@1" || die "the posix seeder never seeded bench-dp@1"
+	for dio in $dios; do
+		wait_for 120 "node_seeds '$pub-$dio' bench-dp@1" || die "the $dio seeder never seeded bench-dp@1"
+	done
 	start_http "$model" config.json
 	local -a keys=(ws) urls=()
-	[ -n "$posix" ] && keys+=(posix)
+	for dio in $dios; do keys+=("$dio"); done
 	[ -n "$HTTP_PID" ] && keys+=(curl)
 	local f
 	for f in "$model"/*; do
@@ -404,16 +412,16 @@ bench_big() { # MIB FILES TAG
 			warm "$model"
 			local m=$d/m.$k.$r
 			case $k in
-			ws|posix)
+			ws|mmap|posix)
 				new_fetch_home "$d/fh" "$pub" bench-dp
 				if [ $k = ws ]; then
 					fetch_cmd "$d/fh" "$link" 127.0.0.2 "$sport"
 					MEAS_OPTS=(--watch "$d/fh/tmp" --total "$BYTES" --server "$sp" --deadline 900 --stdout "$m.out")
 					MEAS_MAYFAIL=1 meas "$m" "${FCMD[@]}"
 				else
-					fetch_cmd "$d/fh" "$linkp" 127.0.0.8 "$sportp"
-					MEAS_OPTS=(--watch "$d/fh/tmp" --total "$BYTES" --server "$spp" --deadline 900 --stdout "$m.out")
-					MEAS_MAYFAIL=1 meas "$m" env WS_DISK_IO=posix "${FCMD[@]}"
+					fetch_cmd "$d/fh" "${dlink[$k]}" "${daddr[$k]}" "${dport[$k]}"
+					MEAS_OPTS=(--watch "$d/fh/tmp" --total "$BYTES" --server "${dpid[$k]}" --deadline 900 --stdout "$m.out")
+					MEAS_MAYFAIL=1 meas "$m" env WS_DISK_IO=$k "${FCMD[@]}"
 				fi
 				if fetch_failed "$m" "$k fetch, round $r"; then rm -rf "$d/fh"; sync; continue; fi
 				[ "$(dir_bytes "$(json_get "$m.out" path)")" -ge "$BYTES" ] || die "$k fetch left less data than the release"
@@ -454,13 +462,16 @@ bench_big() { # MIB FILES TAG
 		sumrow "${P}tail / transfer time" "${S_ws_tailpct}%" "<= 2%" "$(verdict "$S_ws_tailpct" "<=" 2)"
 	fi
 	sumrow "${P}fetcher memory beyond the page cache (peak RssAnon)" "$S_ws_anon MiB" "<= 200 MiB" "$(verdict "$S_ws_anon" "<=" 200)"
-	if [ -n "$posix" ]; then
-		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB, anon $S_ws_anon MiB"
-		sumrow "${P}diskio: posix MB/s / cpu/GiB / peak RSS" "$S_posix_mbps" "(info)" "$S_posix_cpu s/GiB, $S_posix_rss MiB, anon $S_posix_anon MiB"
-		sumrow "${P}diskio: posix / mmap throughput" "$(ratio "$S_ws_wall" "$S_posix_wall")x" "(info)" "cpu $(ratio "$S_posix_cpu" "$S_ws_cpu")x, rss $(ratio "$S_posix_rss" "$S_ws_rss")x"
+	if [ -n "$dios" ]; then
+		sumrow "${P}diskio: default MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB (seeder $S_ws_srv), $S_ws_rss MiB, anon $S_ws_anon MiB"
+		for dio in $dios; do
+			local v_mbps=S_${dio}_mbps v_cpu=S_${dio}_cpu v_srv=S_${dio}_srv v_rss=S_${dio}_rss v_anon=S_${dio}_anon v_wall=S_${dio}_wall
+			sumrow "${P}diskio: $dio MB/s / cpu/GiB / peak RSS" "${!v_mbps}" "(info)" "${!v_cpu} s/GiB (seeder ${!v_srv}), ${!v_rss} MiB, anon ${!v_anon} MiB"
+			sumrow "${P}diskio: default / $dio throughput" "$(ratio "${!v_wall}" "$S_ws_wall")x" "(info)" "cpu $(ratio "$S_ws_cpu" "${!v_cpu}")x, rss $(ratio "$S_ws_rss" "${!v_rss}")x"
+		done
 	elif part diskio || [ "$tag" != dp ]; then
-		sumrow "${P}diskio: mmap MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB, anon $S_ws_anon MiB"
-		sumrow "${P}diskio: posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
+		sumrow "${P}diskio: default MB/s / cpu/GiB / peak RSS" "$S_ws_mbps" "(info)" "$S_ws_cpu s/GiB, $S_ws_rss MiB, anon $S_ws_anon MiB"
+		sumrow "${P}diskio: mmap, posix" "n/a" "(info)" "binary ignores WS_DISK_IO"
 	fi
 
 	if [ -n "$tiny_link" ]; then
@@ -484,7 +495,7 @@ bench_big() { # MIB FILES TAG
 	fi
 	[ -n "$HTTP_PID" ] && stop_pid "$HTTP_PID"
 	stop_pid "$sp"
-	[ -n "$spp" ] && stop_pid "$spp"
+	for dio in $dios; do stop_pid "${dpid[$dio]}"; done
 	rm -rf "$d"
 	sync
 }

@@ -1,10 +1,11 @@
 /*
  * lt.cpp - the C API of node/lt.h over libtorrent-rasterbar 2.0.
  *
- * The only C++ in the tree.  Every entry point catches exceptions: nothing
+ * With node/lt_disk.cpp, the only C++ in the tree.  Every entry point catches exceptions: nothing
  * thrown by libtorrent or the standard library may cross into C.
  */
 #include "node/lt.h"
+#include "node/lt_disk.hpp"
 #include "node/nodelay.h"
 #include "node/utp_reset.h"
 
@@ -24,7 +25,6 @@ extern "C" {
 #include <libtorrent/hex.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/magnet_uri.hpp>
-#include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
@@ -176,6 +176,8 @@ struct ws_lt_session {
 	unsigned long alerts_seen;
 	std::condition_variable cv;
 	std::unique_ptr<lt::session> ses;
+	/* torrents added WS_LT_COMPLETE, for the disk layer */
+	std::shared_ptr<ws_disk::complete_set> complete;
 	std::shared_ptr<evidence_state> evidence;
 	std::vector<std::unique_ptr<ws_lt_torrent>> torrents;
 	/* lookups under way, by pk || salt; several threads may look the
@@ -790,8 +792,11 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 		s->alerts_seen = 0;
 
 		lt::session_params params(make_settings(cfg));
-		if (cfg->disk_io == WS_LT_DISK_POSIX)
-			params.disk_io_constructor = lt::posix_disk_io_constructor;
+		s->complete = std::make_shared<ws_disk::complete_set>();
+		params.disk_io_constructor = ws_disk::constructor(
+			cfg->disk_io == WS_LT_DISK_POSIX ? ws_disk::mode::posix :
+			cfg->disk_io == WS_LT_DISK_MMAP ? ws_disk::mode::mmap :
+			ws_disk::mode::split, s->complete);
 		/* Nagle off on every peer connection (node/nodelay.c) */
 		(void)ws_nodelay_linked();
 		/* uTP refused: connection attempts get a reset, not silence
@@ -1102,6 +1107,8 @@ extern "C" int ws_lt_add_resumed(ws_lt_session *s, const uint8_t *torrent,
 			p.flags |= lt::torrent_flags::seed_mode;
 		else
 			p.flags &= ~lt::torrent_flags::seed_mode;
+		if (flags & WS_LT_COMPLETE)
+			s->complete->mark(ti->info_hashes().get_best());
 		if (flags & WS_LT_PAUSED)
 			p.flags |= lt::torrent_flags::paused;
 		else
@@ -1820,6 +1827,7 @@ extern "C" int ws_lt_remove(ws_lt_torrent *t)
 			s->evidence->received.erase(ih);
 		}
 		s->ses->remove_torrent(t->h);
+		s->complete->unmark(ih);
 	} catch (...) {
 		ret = WS_ENETWORK;
 	}

@@ -142,7 +142,13 @@ int ws_lt_torrent_build(const struct ws_lt_file *files, size_t nfiles,
 
 typedef struct ws_lt_session ws_lt_session;
 
-enum { WS_LT_DISK_MMAP = 0, WS_LT_DISK_POSIX = 1 };
+/* ws_lt_config.disk_io: which of libtorrent's disk back ends serves which
+ * torrent (node/lt_disk.hpp, docs/datapath.md) */
+enum {
+	WS_LT_DISK_SPLIT = 0,  /* WS_LT_COMPLETE torrents: pread; others: mmap */
+	WS_LT_DISK_MMAP = 1,   /* every torrent: mmap */
+	WS_LT_DISK_POSIX = 2,  /* every torrent: pread */
+};
 
 struct ws_lt_config {
 	const char *listen;          /* listen_interfaces, e.g.
@@ -158,9 +164,9 @@ struct ws_lt_config {
 				      * one-node-per-/24 Sybil limits and allow
 				      * several peers per IP */
 	int enable_upnp, enable_natpmp, enable_lsd; /* opt-in, 0 by default */
-	int disk_io;                 /* WS_LT_DISK_MMAP (0, libtorrent's
-				      * default) or WS_LT_DISK_POSIX (pread/
-				      * pwrite); docs/datapath.md compares them */
+	int disk_io;                 /* WS_LT_DISK_SPLIT (0), WS_LT_DISK_MMAP
+				      * or WS_LT_DISK_POSIX; docs/datapath.md
+				      * compares them */
 	int upload_rate_limit;       /* bytes/s, 0 = unlimited */
 	int download_rate_limit;     /* bytes/s, 0 = unlimited */
 	int defer_start;             /* start the network when the first
@@ -235,6 +241,10 @@ enum ws_lt_add_flags {
 				    * file */
 	WS_LT_PAUSED = 1 << 1,     /* add paused */
 	WS_LT_NO_FILES = 1 << 2,   /* start with every file priority 0 */
+	WS_LT_COMPLETE = 1 << 3,   /* a complete release (the store's): its
+				    * files are read with pread on libtorrent's
+				    * network thread, not through mappings
+				    * (WS_LT_DISK_SPLIT, node/lt_disk.hpp) */
 };
 
 /*

@@ -92,12 +92,13 @@ static void add_release(struct node *nd, const struct ws_release *r)
 	*strrchr(save, '/') = '\0';  /* the torrent's save path: the folder's parent */
 	ret = -1;
 	if (ws_read_file(rp, 64u << 20, (char **)&resume, &rlen) == 0) {
-		ret = ws_lt_add(nd->ses, tor, len, save, resume, rlen, 0, &t, NULL);
+		ret = ws_lt_add(nd->ses, tor, len, save, resume, rlen, WS_LT_COMPLETE, &t, NULL);
 		if (ret)
 			unlink(rp); /* stale or foreign: fall back to seed mode */
 	}
 	if (ret)
-		ret = ws_lt_add(nd->ses, tor, len, save, NULL, 0, WS_LT_SEED_MODE, &t, &msg);
+		ret = ws_lt_add(nd->ses, tor, len, save, NULL, 0,
+				WS_LT_SEED_MODE | WS_LT_COMPLETE, &t, &msg);
 	if (ret) {
 		logf_(nd, "cannot seed %s@%lld: %s", r->name, (long long)r->version,
 		      msg ? msg : ws_strerror(ret));

@@ -33,6 +33,14 @@ test_expect_success 'B fetches from A into an ordinary folder' '
 	WEIGHTSYNC_HOME=$TMP/B ws audit $TMP/outB
 '
 
+# docs/datapath.md, "Disk I/O": a node reads the releases it seeds with
+# pread (libtorrent's posix back end), not through mappings, which cost it
+# twice the CPU; libtorrent's mmap back end keeps a served file mapped
+test_expect_success 'A served the release by reading its files, not by mapping them' '
+	grep -q libtorrent /proc/$(pid_of A)/maps &&
+	! grep "$TMP/A/releases/" /proc/$(pid_of A)/maps
+'
+
 test_expect_success 'B'"'"'s running node seeds the fetched release without a restart' '
 	wait_for 15 "node_seeds B swarm-demo@1"
 '
