@@ -433,13 +433,17 @@ int ws_lt_file_written(ws_lt_torrent *t, int file);
 /*
  * ws_lt_pieces_v2_proven - 1 when every piece the torrent has was checked
  * against the v2 merkle tree: it lies in a file of one piece (checked
- * against the file's pieces root directly), or libtorrent holds its hash
- * in the file's piece layer (a layer hash is only kept once it is proven
+ * against the file's pieces root directly), or libtorrent holds the
+ * file's whole piece layer (a layer hash is only kept once it is proven
  * against the root, and a piece that came before its layer hash is checked
  * when the hash comes; one that disagrees then stops the torrent with an
  * error).  In a hybrid torrent a piece can pass on its v1 SHA-1 alone
  * while its layer hash is still on the way: this says when that is over.
- * 0 before metadata; 1 for a v1-only torrent.
+ * A file with part of its layer counts as unproven until the rest comes
+ * (over the v1 connections a fetch makes, a layer comes whole, when the
+ * file's last piece is in).  0 before metadata; 1 for a v1-only torrent.
+ * Whole layers are kept once seen: libtorrent is asked for them again
+ * only when more files are complete (lt.cpp, whole_layers).
  */
 int ws_lt_pieces_v2_proven(ws_lt_torrent *t);
 
