@@ -306,6 +306,7 @@ int cmd_fetch(struct cli *c, int argc, char **argv)
 		json_object_set_new(rep, "distrusted_files", json_integer(res.distrusted_files));
 		json_object_set_new(rep, "resume_saves", json_integer(res.resume_saves));
 		json_object_set_new(rep, "whole_file_check", json_boolean(res.whole_file_check));
+		json_object_set_new(rep, "whole_file_bytes", json_integer((json_int_t)res.whole_file_bytes));
 		json_object_set_new(rep, "from_origin", json_integer((json_int_t)res.from_origin));
 		if (ret == 0) {
 			folder = ws_store_path(c->store, res.relpath);

@@ -115,6 +115,7 @@ static int fill_result(struct cli *c, const json_t *r, struct ws_fetch_result *r
 	res->distrusted_files = (int)u64(r, "distrusted_files");
 	res->resume_saves = (int)u64(r, "resume_saves");
 	res->whole_file_check = json_is_true(json_object_get(r, "whole_file_check"));
+	res->whole_file_bytes = u64(r, "whole_file_bytes");
 	res->from_origin = u64(r, "from_origin");
 	res->already_complete = json_is_true(json_object_get(r, "already_complete"));
 	if (!name)

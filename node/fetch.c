@@ -502,43 +502,70 @@ static uint64_t reuse_known(struct fetch *f)
 }
 
 /* The final word: every file's SHA-256 against the signed manifest. */
+/*
+ * Before the torrent goes: which files libtorrent vouches for through their
+ * v2 piece layer (ws_lt_files_v2_proven), in manifest order.  A file it
+ * does not, or cannot say, gets the whole-file check.
+ */
+static void mark_proven(struct fetch *f)
+{
+	const struct ws_manifest *m = &f->res->m;
+	unsigned char *lt = xcalloc((size_t)f->nlt + 1, 1);
+
+	f->proven = xcalloc(m->nfiles + 1, 1);
+	if (ws_lt_files_v2_proven(f->t, lt, (size_t)f->nlt) == 0)
+		for (size_t i = 0; i < f->nfiles; i++) {
+			const struct ws_manifest_file *mf = ws_manifest_find(m, f->files[i].path);
+			if (mf && f->files[i].index < f->nlt)
+				f->proven[mf - m->files] = lt[f->files[i].index];
+		}
+	free(lt);
+}
+
 static int verify_files(struct fetch *f)
 {
 	const struct ws_manifest *m = &f->res->m;
 	struct ws_hash_file *h = xcalloc(m->nfiles + 1, sizeof(*h));
+	size_t *which = xcalloc(m->nfiles + 1, sizeof(*which)), n = 0;
 	int ret = 0;
 
-	for (size_t i = 0; i < m->nfiles; i++) {
-		h[i].path = xasprintf("%s/%s", f->data, m->files[i].path);
-		h[i].want_sha256 = 1;
-		h[i].sha256_only = 1;
-	}
-	report(f, "verifying", 0, f->res->total, NULL);
 	/* only when libtorrent could not get every v2 piece layer: then the
 	 * pieces it took on their v1 SHA-1 alone are not yet bound to the
-	 * signed pieces roots, and whole files are checked instead */
-	if ((ret = ws_hash_files(h, m->nfiles, 0, NULL, NULL))) {
+	 * signed pieces roots, and the files it cannot vouch for are checked
+	 * whole instead (the others are not read again) */
+	for (size_t i = 0; i < m->nfiles; i++) {
+		if (f->proven && f->proven[i])
+			continue;
+		h[n].path = xasprintf("%s/%s", f->data, m->files[i].path);
+		h[n].want_sha256 = 1;
+		h[n].sha256_only = 1;
+		f->res->whole_file_bytes += m->files[i].size;
+		which[n++] = i;
+	}
+	report(f, "verifying", 0, f->res->whole_file_bytes, NULL);
+	if ((ret = ws_hash_files(h, n, 0, NULL, NULL))) {
 		ws_seterr(f->msg, ret, "cannot start hashing");
 		goto out;
 	}
-	for (size_t i = 0; i < m->nfiles && !ret; i++) {
-		const struct ws_manifest_file *mf = &m->files[i];
-		if (h[i].error)
-			ret = ws_seterr(f->msg, h[i].error, "cannot read '%s': %s",
-					mf->path, ws_strerror(h[i].error));
-		else if (h[i].size != mf->size || memcmp(h[i].sha256, mf->sha256, 32)) {
+	for (size_t j = 0; j < n && !ret; j++) {
+		const struct ws_manifest_file *mf = &m->files[which[j]];
+		if (h[j].error)
+			ret = ws_seterr(f->msg, h[j].error, "cannot read '%s': %s",
+					mf->path, ws_strerror(h[j].error));
+		else if (h[j].size != mf->size || memcmp(h[j].sha256, mf->sha256, 32)) {
 			/* never keep it: the next run fetches it again */
-			unlink(h[i].path);
+			unlink(h[j].path);
 			ret = ws_seterr(f->msg, WS_EBADHASH,
 					"'%s' failed its SHA-256 check against the manifest",
 					mf->path);
 		}
 	}
 out:
-	for (size_t i = 0; i < m->nfiles; i++) {
-		ws_hash_file_release(&h[i]);
-		free((char *)h[i].path);
+	for (size_t j = 0; j < n; j++) {
+		ws_hash_file_release(&h[j]);
+		free((char *)h[j].path);
 	}
+	free(which);
 	free(h);
 	return ret;
 }
@@ -740,6 +767,8 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	if ((ret = wait_for(&f, "downloading", data_done)) < 0)
 		goto out;
 	res->whole_file_check = ret == 2;
+	if (res->whole_file_check)
+		mark_proven(&f);
 	ws_lt_status(f.t, &s);
 	res->downloaded = s.payload_down;
 	res->hash_failures = s.hash_failures;
@@ -805,6 +834,7 @@ out:
 	free(f.data);
 	free(f.progress);
 	free(f.prio);
+	free(f.proven);
 	free(f.synced);
 	free(f.kicked);
 	if (ret)

@@ -115,6 +115,8 @@ struct ws_fetch_result {
 				     * passed libtorrent's check */
 	int whole_file_check;       /* the v2 piece layers did not all come:
 				     * whole files were SHA-256 checked */
+	uint64_t whole_file_bytes;  /* bytes that check read: the files
+				     * without their whole layer only */
 	int64_t stale_offered;      /* fetch by name: the DHT offered this
 				     * version while a peer showed a newer
 				     * one signed by the publisher, which was

@@ -47,6 +47,8 @@ struct fetch {
 	double all_in_at;           /* when every piece was in, or 0 */
 	struct fetch_origin *origin; /* fetch_origin.c, or NULL */
 	int *prio;                  /* nlt entries: the priority last set */
+	unsigned char *proven;      /* manifest order: vouched for by its v2
+				     * piece layer, no whole-file check */
 };
 
 /* Fill f->progress from libtorrent (one call for every file). */

@@ -1255,35 +1255,67 @@ static bool collect_layers(ws_lt_torrent *t, lt::torrent_info const &ti,
 	return true;
 }
 
+/* proven[k] for each libtorrent file k: 1 when every piece of it the
+ * torrent has is v2-proven (ws_lt_pieces_v2_proven).  Throws what
+ * libtorrent throws; WS_ENOTFOUND before metadata. */
+static int files_proven(ws_lt_torrent *t, std::vector<unsigned char> &proven)
+{
+	std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+	if (!ti || !ti->is_valid())
+		return WS_ENOTFOUND;
+	lt::file_storage const &fs = ti->files();
+	proven.assign(static_cast<size_t>(fs.num_files()), 1);
+	if (!ti->info_hashes().has_v2())
+		return 0;
+	lt::torrent_status const st = t->h.status(lt::torrent_handle::query_pieces);
+	lt::typed_bitfield<lt::piece_index_t> const &have = st.pieces;
+	std::vector<std::vector<lt::sha256_hash>> pl = whole_layers(t, *ti);
+	std::int64_t const plen = fs.piece_length();
+	for (lt::file_index_t i : fs.file_range()) {
+		size_t const k = static_cast<size_t>(static_cast<int>(i));
+		if (!has_layer(fs, i) || !pl[k].empty())
+			continue;
+		/* no whole layer: none of its pieces may be had */
+		int const first = static_cast<int>(fs.map_file(i, 0, 0).piece);
+		int const n = static_cast<int>((fs.file_size(i) + plen - 1) / plen);
+		for (int j = 0; j < n && proven[k]; j++) {
+			lt::piece_index_t const pi(first + j);
+			if (pi < have.end_index() && have.get_bit(pi))
+				proven[k] = 0;
+		}
+	}
+	return 0;
+}
+
 extern "C" int ws_lt_pieces_v2_proven(ws_lt_torrent *t)
 {
 	try {
-		std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
-		if (!ti || !ti->is_valid())
+		std::vector<unsigned char> proven;
+		if (files_proven(t, proven))
 			return 0;
-		if (!ti->info_hashes().has_v2())
-			return 1;
-		lt::torrent_status const st = t->h.status(lt::torrent_handle::query_pieces);
-		lt::typed_bitfield<lt::piece_index_t> const &have = st.pieces;
-		std::vector<std::vector<lt::sha256_hash>> pl = whole_layers(t, *ti);
-		lt::file_storage const &fs = ti->files();
-		std::int64_t const plen = fs.piece_length();
-		for (lt::file_index_t i : fs.file_range()) {
-			size_t const k = static_cast<size_t>(static_cast<int>(i));
-			if (!has_layer(fs, i) || !pl[k].empty())
-				continue;
-			/* no whole layer: none of its pieces may be had */
-			int const first = static_cast<int>(fs.map_file(i, 0, 0).piece);
-			int const n = static_cast<int>((fs.file_size(i) + plen - 1) / plen);
-			for (int j = 0; j < n; j++) {
-				lt::piece_index_t const pi(first + j);
-				if (pi < have.end_index() && have.get_bit(pi))
-					return 0;
-			}
-		}
-		return 1;
+		return std::all_of(proven.begin(), proven.end(),
+				   [](unsigned char p) { return p != 0; }) ? 1 : 0;
 	} catch (...) {
 		return 0;
+	}
+}
+
+extern "C" int ws_lt_files_v2_proven(ws_lt_torrent *t, unsigned char *proven, size_t n)
+{
+	if (!t || (!proven && n))
+		return -EINVAL;
+	try {
+		std::vector<unsigned char> p;
+		int ret = files_proven(t, p);
+		if (ret)
+			return ret;
+		for (size_t k = 0; k < n; k++)
+			proven[k] = k < p.size() ? p[k] : 0;
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
 	}
 }
 

@@ -448,6 +448,14 @@ int ws_lt_file_written(ws_lt_torrent *t, int file);
 int ws_lt_pieces_v2_proven(ws_lt_torrent *t);
 
 /*
+ * ws_lt_files_v2_proven - the same, file by file: proven[k] = 1 when
+ * every piece of libtorrent file index k that the torrent has is proven,
+ * else 0, for k < n (0 for a k past libtorrent's file count, pad files
+ * counted).  -EINVAL, WS_ENOTFOUND before metadata, WS_ENETWORK.
+ */
+int ws_lt_files_v2_proven(ws_lt_torrent *t, unsigned char *proven, size_t n);
+
+/*
  * Pieces from elsewhere (node/fetch_origin.c: an HTTP origin).
  *
  * ws_lt_piece_count - the torrent's number of pieces.  WS_ENOTFOUND

@@ -295,6 +295,7 @@ static json_t *result_json(const struct xfer *x)
 	json_object_set_new(o, "distrusted_files", json_integer(r->distrusted_files));
 	json_object_set_new(o, "resume_saves", json_integer(r->resume_saves));
 	json_object_set_new(o, "whole_file_check", json_boolean(r->whole_file_check));
+	json_object_set_new(o, "whole_file_bytes", json_integer((json_int_t)r->whole_file_bytes));
 	json_object_set_new(o, "from_origin", json_integer((json_int_t)r->from_origin));
 	if (x->state == XS_DONE) {
 		ws_hex(r->m.publisher.pk, 32, pk);

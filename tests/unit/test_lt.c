@@ -895,6 +895,25 @@ static void test_swarm(void)
 		}
 	}
 	ok(same, "swarm: B's files are byte-identical, progress complete");
+	{
+		/* each file of the complete torrent proven through its layer
+		 * (or as a file of one piece); an entry past the file count 0 */
+		unsigned char pv[64];
+		int all = 1, past = 0;
+		memset(pv, 0xff, sizeof(pv));
+		ret = ws_lt_files_v2_proven(tb, pv, sizeof(pv));
+		for (size_t i = 0; i < n; i++) {
+			int idx = -1;
+			ws_lt_file_index(tb, fs[i].path, &idx);
+			all &= idx >= 0 && idx < (int)sizeof(pv) && pv[idx] == 1;
+		}
+		for (size_t k = 0; k < sizeof(pv); k++)
+			past += pv[k] == 0;
+		ok(ret == 0 && all && past > 0 && ws_lt_pieces_v2_proven(tb) == 1,
+		   "swarm: every file of B's torrent is v2-proven");
+		ok(ws_lt_files_v2_proven(tb, NULL, 1) == -EINVAL,
+		   "swarm: files_v2_proven refuses a NULL array");
+	}
 
 	ret = ws_lt_metadata(tb, &meta, &mlen);
 	ok(ret == 0 && mlen == len && !memcmp(meta, tor, len),
