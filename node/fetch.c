@@ -501,7 +501,6 @@ static uint64_t reuse_known(struct fetch *f)
 	return reused;
 }
 
-/* The final word: every file's SHA-256 against the signed manifest. */
 /*
  * Before the torrent goes: which files libtorrent vouches for through their
  * v2 piece layer (ws_lt_files_v2_proven), in manifest order.  A file it
@@ -522,6 +521,8 @@ static void mark_proven(struct fetch *f)
 	free(lt);
 }
 
+/* The final word: the SHA-256 of every file not proven otherwise against
+ * the signed manifest. */
 static int verify_files(struct fetch *f)
 {
 	const struct ws_manifest *m = &f->res->m;

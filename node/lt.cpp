@@ -1,8 +1,9 @@
 /*
  * lt.cpp - the C API of node/lt.h over libtorrent-rasterbar 2.0.
  *
- * With node/lt_disk.cpp, the only C++ in the tree.  Every entry point catches exceptions: nothing
- * thrown by libtorrent or the standard library may cross into C.
+ * With node/lt_disk.cpp, the only C++ in the tree.  Every entry point
+ * catches exceptions: nothing thrown by libtorrent or the standard library
+ * may cross into C.
  */
 #include "node/lt.h"
 #include "node/lt_disk.hpp"
