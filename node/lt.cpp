@@ -1243,12 +1243,13 @@ static bool collect_layers(ws_lt_torrent *t, lt::torrent_info const &ti,
 	std::vector<std::vector<lt::sha256_hash>> pl = whole_layers(t, ti);
 	lt::file_storage const &fs = ti.files();
 	for (lt::file_index_t i : fs.file_range()) {
+		size_t const k = static_cast<size_t>(static_cast<int>(i));
 		if (!has_layer(fs, i))
 			continue;
-		if (!whole_layer(fs, i, pl))
+		if (pl[k].empty())
 			return false;
 		std::string bytes;
-		for (const auto &h : pl[static_cast<size_t>(static_cast<int>(i))])
+		for (const auto &h : pl[k])
 			bytes.append(h.data(), h.size());
 		lt::sha256_hash const root = fs.root(i);
 		layers[std::string(root.data(), root.size())] = bytes;
@@ -1817,9 +1818,9 @@ static void piece_layer_trees(ws_lt_torrent *t, lt::torrent_info const &ti,
 	p.merkle_trees.resize(fs.num_files());
 	p.merkle_tree_mask.resize(fs.num_files());
 	for (lt::file_index_t f : fs.file_range()) {
-		if (!has_layer(fs, f) || !whole_layer(fs, f, layers))
-			continue;
 		std::vector<lt::sha256_hash> &layer = layers[static_cast<size_t>(static_cast<int>(f))];
+		if (layer.empty())
+			continue;
 		std::size_t leaves = 1;
 		while (leaves < static_cast<std::size_t>(fs.file_num_blocks(f)))
 			leaves <<= 1;

@@ -69,9 +69,8 @@ static int open_session(const struct ws_net_opts *o, int defer, const char *cons
 	cfg.download_rate_limit = o->download_limit;
 	/* for bench/datapath.sh's back-end comparison (docs/datapath.md) */
 	const char *dio = getenv("WS_DISK_IO");
-	cfg.disk_io = !dio ? WS_LT_DISK_SPLIT :
-		      !strcmp(dio, "posix") ? WS_LT_DISK_POSIX :
-		      !strcmp(dio, "mmap") ? WS_LT_DISK_MMAP : WS_LT_DISK_SPLIT;
+	cfg.disk_io = dio && !strcmp(dio, "posix") ? WS_LT_DISK_POSIX :
+		      dio && !strcmp(dio, "mmap") ? WS_LT_DISK_MMAP : WS_LT_DISK_SPLIT;
 	if (defer) {
 		/* o's peers and the link's, dialled at libtorrent's first
 		 * connection round (ws_lt_config.defer_start) */
