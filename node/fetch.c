@@ -756,10 +756,20 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	/* before any file is wanted: with --origin-only no peer is asked */
 	if ((ret = ws_fetch_origin_open(&f)))
 		goto out;
+	/* Files linked in are checked before any of their pieces is asked
+	 * for.  libtorrent picks pieces as soon as a file's priority goes up,
+	 * and a block that came before or during the check would be written
+	 * into a linked file (a hard link into a complete release) while the
+	 * check hashes it: so the torrent is paused from before the priorities
+	 * change until the check is queued, and the check runs first. */
+	if (res->reused)
+		ws_lt_pause(f.t);
 	ws_fetch_poll_files(&f);
 	ws_fetch_order_files(&f);
-	if (res->reused)
+	if (res->reused) {
 		ws_lt_force_recheck(f.t);
+		ws_lt_resume(f.t);
+	}
 	ws_lt_status(f.t, &s);
 	f.data_base = s.payload_down;
 	if (f.resumed && ws_fetch_poll_files(&f) == 0)

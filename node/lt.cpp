@@ -78,6 +78,9 @@ struct ws_lt_torrent {
 	/* payload counted before the last ws_lt_pause (libtorrent restarts
 	 * its counters when a torrent resumes) */
 	std::int64_t down_base, up_base;
+	/* the peers this side had dialed when ws_lt_pause dropped them, for
+	 * ws_lt_force_recheck to dial again (s->mu) */
+	std::vector<lt::tcp::endpoint> dialed;
 	/* whole piece layers by file, kept once whole (whole_layers), and
 	 * how many files were complete when libtorrent was last asked */
 	std::mutex layers_mu;
@@ -1621,12 +1624,19 @@ extern "C" int ws_lt_force_recheck(ws_lt_torrent *t)
 		 * the old one and dial again the peers we had dialed; they
 		 * connect as soon as the check is done. */
 		std::vector<lt::peer_info> peers;
+		std::vector<lt::tcp::endpoint> dial;
 		t->h.get_peer_info(peers);
-		t->h.force_recheck();
-		t->h.clear_peers();
+		{
+			lock_t lk(t->s->mu);
+			dial.swap(t->dialed);
+		}
 		for (const lt::peer_info &p : peers)
 			if (p.flags & lt::peer_info::local_connection)
-				t->h.connect_peer(p.ip);
+				dial.push_back(p.ip);
+		t->h.force_recheck();
+		t->h.clear_peers();
+		for (const lt::tcp::endpoint &ep : dial)
+			t->h.connect_peer(ep);
 		return 0;
 	} catch (...) {
 		return WS_ENETWORK;
@@ -1651,6 +1661,12 @@ extern "C" int ws_lt_pause(ws_lt_torrent *t)
 		 * was counted so far */
 		lt::torrent_status st = t->h.status();
 		if (!(st.flags & lt::torrent_flags::paused)) {
+			std::vector<lt::peer_info> peers;
+			t->h.get_peer_info(peers);
+			t->dialed.clear();
+			for (const lt::peer_info &p : peers)
+				if (p.flags & lt::peer_info::local_connection)
+					t->dialed.push_back(p.ip);
 			t->down_base += st.total_payload_download;
 			t->up_base += st.total_payload_upload;
 			t->h.pause();

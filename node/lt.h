@@ -354,9 +354,11 @@ int ws_lt_info_hashes(ws_lt_torrent *t, uint8_t v2[32], uint8_t v1[20],
  * ws_lt_force_recheck - hash the files on disk again (state
  * WS_LT_CHECKING until done): pieces found good count as downloaded.  Used
  * after files were placed under the torrent by other means.  The check
- * drops the torrent's peers: those this side had dialed are dialed again
- * (without libtorrent's reconnect back-off), others must come back through
- * the DHT or their own dialing.
+ * drops the torrent's peers: those this side had dialed (or had dialed
+ * when ws_lt_pause dropped them) are dialed again, without libtorrent's
+ * reconnect back-off; others must come back through the DHT or their own
+ * dialing.  On a paused torrent the check waits for ws_lt_resume, and no
+ * piece is asked for before it ends.
  */
 int ws_lt_force_recheck(ws_lt_torrent *t);
 

@@ -203,11 +203,13 @@ print(json.load(sys.stdin)["path"])'
 
 # json_check FILE EXPR - FILE parses as JSON and the Python expression
 # EXPR holds for it (bound to j), e.g. json_check out 'j["intact"] is True'.
+# (the JSON on one line: a CI log shows the last lines of what failed, and
+# a document one key per line hid the failures before it)
 json_check() {
 	python3 -c 'import json, sys
 j = json.load(open(sys.argv[1]))
 if not eval(sys.argv[2]):
-    sys.exit("json_check failed: %s\n%s" % (sys.argv[2], json.dumps(j, indent=1)[:4000]))' "$1" "$2"
+    sys.exit("json_check failed: %s\n%s" % (sys.argv[2], json.dumps(j)[:4000]))' "$1" "$2"
 }
 
 command -v minisign >/dev/null 2>&1 && test_set_prereq MINISIGN
