@@ -1613,6 +1613,16 @@ extern "C" int ws_lt_info_hashes(ws_lt_torrent *t, uint8_t v2[32], uint8_t v1[20
 	}
 }
 
+/* Append to out the peers of t that this side dialed (connected now). */
+static void add_dialed(ws_lt_torrent *t, std::vector<lt::tcp::endpoint> &out)
+{
+	std::vector<lt::peer_info> peers;
+	t->h.get_peer_info(peers);
+	for (const lt::peer_info &p : peers)
+		if (p.flags & lt::peer_info::local_connection)
+			out.push_back(p.ip);
+}
+
 extern "C" int ws_lt_force_recheck(ws_lt_torrent *t)
 {
 	try {
@@ -1623,16 +1633,12 @@ extern "C" int ws_lt_force_recheck(ws_lt_torrent *t)
 		 * (bench/node.sh).  A fresh peer list has no back-off: forget
 		 * the old one and dial again the peers we had dialed; they
 		 * connect as soon as the check is done. */
-		std::vector<lt::peer_info> peers;
 		std::vector<lt::tcp::endpoint> dial;
-		t->h.get_peer_info(peers);
 		{
 			lock_t lk(t->s->mu);
 			dial.swap(t->dialed);
 		}
-		for (const lt::peer_info &p : peers)
-			if (p.flags & lt::peer_info::local_connection)
-				dial.push_back(p.ip);
+		add_dialed(t, dial);
 		t->h.force_recheck();
 		t->h.clear_peers();
 		for (const lt::tcp::endpoint &ep : dial)
@@ -1661,12 +1667,8 @@ extern "C" int ws_lt_pause(ws_lt_torrent *t)
 		 * was counted so far */
 		lt::torrent_status st = t->h.status();
 		if (!(st.flags & lt::torrent_flags::paused)) {
-			std::vector<lt::peer_info> peers;
-			t->h.get_peer_info(peers);
 			t->dialed.clear();
-			for (const lt::peer_info &p : peers)
-				if (p.flags & lt::peer_info::local_connection)
-					t->dialed.push_back(p.ip);
+			add_dialed(t, t->dialed);
 			t->down_base += st.total_payload_download;
 			t->up_base += st.total_payload_upload;
 			t->h.pause();

@@ -371,7 +371,9 @@ int ws_lt_force_dht_announce(ws_lt_torrent *t);
 
 /*
  * ws_lt_pause, ws_lt_resume - stop exchanging data for t (peers are
- * disconnected; nothing is lost: what is verified stays), and start again.
+ * disconnected, and those this side had dialed are remembered for
+ * ws_lt_force_recheck; nothing is lost: what is verified stays), and start
+ * again.
  * payload_down / payload_up in ws_lt_status keep counting across a pause.
  */
 int ws_lt_pause(ws_lt_torrent *t);
