@@ -132,6 +132,9 @@ static int wait_for(struct fetch *f, const char *phase,
 					 "interrupted; run the same fetch again to resume");
 		if (f->o->verdict && (r = f->o->verdict(f->o->verdict_ctx, 0, f->msg)))
 			return r;
+		if (f->peers_again &&
+		    (r = f->o->peers_hook(f->o->peers_ctx, f->t, 0, f->msg)))
+			return r;
 		if (f->o->pause && *f->o->pause) {
 			/* no data, no stall: the clock starts again on resume */
 			if (!paused)
@@ -735,7 +738,7 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	f.data = xasprintf("%s/%s", f.staging, f.top);
 	if ((ret = check_meta_files(&f)) || (ret = get_manifest(&f)))
 		goto out;
-	if ((o->peers_hook && (ret = o->peers_hook(o->peers_ctx, f.t, msg))) ||
+	if ((o->peers_hook && (ret = o->peers_hook(o->peers_ctx, f.t, 0, msg))) ||
 	    (ret = ws_fetch_check_manifest(&f))) {
 		/* refused before any model data: keep nothing of it */
 		ws_lt_remove(f.t);
@@ -775,9 +778,15 @@ int ws_fetch_run(struct ws_store *st, const struct ws_fetch_opts *o,
 	if (f.resumed && ws_fetch_poll_files(&f) == 0)
 		for (size_t i = 0; i < f.nfiles; i++)
 			res->resumed += f.progress[f.files[i].index];
+	f.peers_again = o->peers_hook != NULL;
 	if ((ret = wait_for(&f, "downloading", data_done)) < 0)
 		goto out;
 	res->whole_file_check = ret == 2;
+	/* a peer whose handshake came after the last poll: the last word
+	 * before the torrent goes (t5503: a stale peer can serve a small
+	 * release before a mirror's handshake is in) */
+	if (f.peers_again && (ret = o->peers_hook(o->peers_ctx, f.t, 1, msg)))
+		goto out;
 	if (res->whole_file_check)
 		mark_proven(&f);
 	ws_lt_status(f.t, &s);

@@ -70,11 +70,14 @@ struct ws_fetch_opts {
 				     * metadata and the manifest) */
 	void (*progress)(void *ctx, const struct ws_fetch_progress *p);
 	void *progress_ctx;
-	/* called once the torrent's manifest has come from peers, before it
-	 * is checked (fetch by name: what peers told, node/evidence.h); a
-	 * nonzero return ends the fetch with that error and *msg.  May be
-	 * NULL. */
-	int (*peers_hook)(void *ctx, ws_lt_torrent *t, char **msg);
+	/* what peers told (fetch by name, node/evidence.h): called with final
+	 * 0 once the torrent's manifest has come from peers, before it is
+	 * checked, then on every wait slice of the data phase, where it must
+	 * not block; and with final 1 once after the last piece, before the
+	 * commit, where it may wait (bounded) for peers not heard from yet.
+	 * A nonzero return ends the fetch with that error and *msg, as the
+	 * verdict's does.  May be NULL. */
+	int (*peers_hook)(void *ctx, ws_lt_torrent *t, int final, char **msg);
 	void *peers_ctx;
 	/* the verdict of what is still being checked beside the download (a
 	 * fetch by name goes on listening in the DHT for a conflicting

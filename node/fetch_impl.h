@@ -46,6 +46,7 @@ struct fetch {
 	double last_beat;
 	double all_in_at;           /* when every piece was in, or 0 */
 	struct fetch_origin *origin; /* fetch_origin.c, or NULL */
+	int peers_again;            /* the data phase: ask peers_hook each slice */
 	int *prio;                  /* nlt entries: the priority last set */
 	unsigned char *proven;      /* manifest order: vouched for by its v2
 				     * piece layer, no whole-file check */

@@ -71,15 +71,36 @@ struct peers_check {
 	struct ws_pointer newer;    /* a newer pointer a peer showed */
 	int have_newer;
 	int newer_from_dht;         /* ... or the DHT, after the first */
+	const struct ws_net_opts *net; /* the peers the user named */
 };
 
-static int check_peers(void *ctx, ws_lt_torrent *t, char **msg)
+/* Up to this long after the last piece, a fetch of the latest waits for
+ * the peers the user named to send their handshake: a stale peer can
+ * serve a small release before a mirror's newer pointer is in (t5503).
+ * A named peer that is down costs this much once. */
+#define NAMED_PEERS_WAIT_MS 3000
+
+static void wait_named_peers(const struct peers_check *pc, ws_lt_torrent *t)
+{
+	for (int waited = 0; waited < NAMED_PEERS_WAIT_MS; waited += 50) {
+		size_t heard = 0;
+		for (size_t i = 0; i < pc->net->npeers; i++)
+			heard += ws_lt_evidence_heard(t, pc->net->peers[i]) != 0;
+		if (heard == pc->net->npeers)
+			return;
+		usleep(50 * 1000);
+	}
+}
+
+static int check_peers(void *ctx, ws_lt_torrent *t, int final, char **msg)
 {
 	struct peers_check *pc = ctx;
 	struct ws_evidence_seen seen;
 	char detail[256];
 	int ret;
 
+	if (final && pc->latest)
+		wait_named_peers(pc, t);
 	memset(&seen, 0, sizeof(seen));
 	if ((ret = ws_evidence_take(pc->st, t, pc->pk, pc->name, &seen)))
 		return ws_seterr(msg, ret, "cannot keep what peers showed of '%s' in the "
@@ -197,6 +218,7 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 	pc.name = name;
 	pc.latest = version == 0;
 	pc.fetching = pc.offered = p.version;
+	pc.net = &fo.net;
 	fo.peers_hook = check_peers;
 	fo.peers_ctx = &pc;
 	dc.w = w;

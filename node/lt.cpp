@@ -50,6 +50,7 @@ extern "C" {
 #include <condition_variable>
 #include <mutex>
 #include <new>
+#include <set>
 #include <string>
 #include <thread>
 #include <atomic>
@@ -105,14 +106,18 @@ struct evidence_state {
 	std::mutex mu;
 	std::map<lt::sha1_hash, std::string> offers;
 	std::map<lt::sha1_hash, std::vector<std::string>> received;
+	/* the peers whose extension handshake came, evidence or not */
+	std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> heard;
 };
 
 namespace {
 struct evidence_peer final : lt::peer_plugin {
 	std::shared_ptr<evidence_state> st;
 	lt::sha1_hash ih;
-	evidence_peer(std::shared_ptr<evidence_state> s, lt::sha1_hash h)
-		: st(std::move(s)), ih(h) {}
+	lt::tcp::endpoint remote;
+	evidence_peer(std::shared_ptr<evidence_state> s, lt::sha1_hash h,
+		      lt::tcp::endpoint ep)
+		: st(std::move(s)), ih(h), remote(ep) {}
 	void add_handshake(lt::entry &h) override
 	{
 		std::lock_guard<std::mutex> g(st->mu);
@@ -125,8 +130,11 @@ struct evidence_peer final : lt::peer_plugin {
 		if (h.type() != lt::bdecode_node::dict_t)
 			return true;
 		lt::string_view v = h.dict_find_string_value("ws_evidence");
+		std::lock_guard<std::mutex> g(st->mu);
+		auto &who = st->heard[ih];
+		if (who.size() < 4096)
+			who.insert(remote);
 		if (!v.empty() && v.size() <= WS_LT_EVIDENCE_MAX) {
-			std::lock_guard<std::mutex> g(st->mu);
 			auto &q = st->received[ih];
 			if (q.size() < 64)
 				q.emplace_back(v.data(), v.size());
@@ -140,9 +148,9 @@ struct evidence_torrent final : lt::torrent_plugin {
 	lt::sha1_hash ih;
 	evidence_torrent(std::shared_ptr<evidence_state> s, lt::sha1_hash h)
 		: st(std::move(s)), ih(h) {}
-	std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const &) override
+	std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const &pc) override
 	{
-		return std::make_shared<evidence_peer>(st, ih);
+		return std::make_shared<evidence_peer>(st, ih, pc.remote());
 	}
 };
 
@@ -251,6 +259,22 @@ static bool split_hostport(const char *hp, std::string &host, int &port)
 	if (errno || *end || p < 1 || p > 65535)
 		return false;
 	port = static_cast<int>(p);
+	return true;
+}
+
+/* "IP:PORT" (no name lookup) -> ep; false when it is not one */
+static bool parse_endpoint(const char *hp, lt::tcp::endpoint &ep)
+{
+	std::string host;
+	int port;
+	lt::error_code ec;
+
+	if (!split_hostport(hp, host, port))
+		return false;
+	lt::address addr = lt::make_address(host, ec);
+	if (ec)
+		return false;
+	ep = lt::tcp::endpoint(addr, static_cast<std::uint16_t>(port));
 	return true;
 }
 
@@ -824,16 +848,9 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 		params.extensions.push_back(std::make_shared<evidence_plugin>(s->evidence));
 		if (cfg->defer_start) {
 			for (size_t i = 0; i < cfg->n_first_peers; i++) {
-				std::string host;
-				int port;
-				lt::error_code ec;
-				if (!cfg->first_peers[i] ||
-				    !split_hostport(cfg->first_peers[i], host, port))
-					continue;
-				lt::address addr = lt::make_address(host, ec);
-				if (!ec)
-					s->first_peers.emplace_back(addr,
-						static_cast<std::uint16_t>(port));
+				lt::tcp::endpoint ep;
+				if (parse_endpoint(cfg->first_peers[i], ep))
+					s->first_peers.push_back(ep);
 			}
 			/* the session runs on our thread, started later
 			 * (start_network): nothing runs until then */
@@ -1364,24 +1381,36 @@ extern "C" int ws_lt_metadata(ws_lt_torrent *t, uint8_t **torrent, size_t *len)
 
 extern "C" int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport)
 {
-	std::string host;
-	int port;
+	lt::tcp::endpoint ep;
 
-	if (!split_hostport(hostport, host, port))
+	if (!parse_endpoint(hostport, ep))
 		return -EINVAL;
 	try {
-		lt::error_code ec;
-		lt::address addr = lt::make_address(host, ec);
-		if (ec)
-			return -EINVAL;
 		/* not with pex_lt_v2: a v2 handshake makes libtorrent 2.0.8 ask
 		 * for piece-layer hashes as it goes, and a layer hash that comes
 		 * while a piece's v1 check is still running stops a hybrid
 		 * torrent with "v1 and v2 hashes do not describe the same data"
 		 * (torrent::add_hashes); docs/datapath.md */
-		t->h.connect_peer(lt::tcp::endpoint(addr,
-			static_cast<std::uint16_t>(port)));
+		t->h.connect_peer(ep);
 		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
+extern "C" int ws_lt_evidence_heard(ws_lt_torrent *t, const char *hostport)
+{
+	lt::tcp::endpoint ep;
+
+	if (!t || !parse_endpoint(hostport, ep))
+		return -EINVAL;
+	try {
+		lt::sha1_hash ih = t->h.info_hashes().get_best();
+		std::lock_guard<std::mutex> g(t->s->evidence->mu);
+		auto it = t->s->evidence->heard.find(ih);
+		return it != t->s->evidence->heard.end() && it->second.count(ep) ? 1 : 0;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;
 	} catch (...) {
@@ -1922,6 +1951,7 @@ extern "C" int ws_lt_remove(ws_lt_torrent *t)
 			std::lock_guard<std::mutex> g(s->evidence->mu);
 			s->evidence->offers.erase(ih);
 			s->evidence->received.erase(ih);
+			s->evidence->heard.erase(ih);
 		}
 		s->ses->remove_torrent(t->h);
 		s->complete->unmark(ih);

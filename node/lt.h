@@ -599,6 +599,14 @@ struct ws_lt_blob {
  */
 int ws_lt_evidence_take(ws_lt_torrent *t, struct ws_lt_blob **out, size_t *n);
 
+/*
+ * ws_lt_evidence_heard - 1 when the peer at hostport ("ADDR:PORT", the
+ * address this side dialled) has sent t's swarm its extension handshake,
+ * with evidence or without; 0 when not (yet); -EINVAL for a bad address.
+ * Its evidence, if any, is then among what ws_lt_evidence_take gives.
+ */
+int ws_lt_evidence_heard(ws_lt_torrent *t, const char *hostport);
+
 #ifdef __cplusplus
 }
 #endif
