@@ -161,7 +161,7 @@ fuzz-corpus:
 soak: all
 	WS_BIN=$(CURDIR)/$(BUILD)/weightsync ./scripts/soak.sh
 
-BENCH_PACKAGES := curl nginx aria2 opentracker time busybox qbittorrent-nox
+BENCH_PACKAGES := curl nginx aria2 opentracker time busybox qbittorrent-nox eatmydata
 
 bench: all
 	@./scripts/deps.sh $(BENCH_PACKAGES)

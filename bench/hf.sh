@@ -17,6 +17,12 @@
 #               and the publish phase (the rest)
 #   baseline    the same with another binary, WS_BENCH_HF_BASE (optional:
 #               an older build, to compare before and after in one run)
+#   curl+fsync  the curl run above, then its files fsynced (coreutils
+#               sync FILE...): the durability a mirror must give before it
+#               signs and indexes a release (informational)
+#   mirror, no fsync  the mirror under eatmydata (fsync and
+#               sync_file_range made no-ops): what the disk's write speed
+#               takes of the mirror's time (informational; needs eatmydata)
 # Knobs: WS_BENCH_HF_MIB (1024), WS_BENCH_HF_FILES (4), WS_BENCH_RUNS (3),
 # WS_BENCH_DIR (where the temporary folder goes; default $TMPDIR or /tmp),
 # WS_BENCH_HF_BASE (a second weightsync binary to run side by side).
@@ -132,6 +138,8 @@ cat "$repo"/*.safetensors >/dev/null   # page cache, for both contenders
 
 echo "repository: $NFILES files, $(( bytes >> 20 )) MiB; nginx $(nginx -v 2>&1 | sed 's/.*\///') as the CDN; $(nproc) cores"
 echo "note: the machine may be shared; figures vary with its load"
+EATMYDATA=$(command -v eatmydata || true)
+[ -n "$EATMYDATA" ] || echo "note: eatmydata is not installed: the 'mirror, no fsync' row is skipped"
 # mirror_once BIN - one mirror into a fresh home; sets T_ALL (start to
 # exit) and T_DL (start to the end of the download phase, when the release
 # folder to publish appears; the rest is the publish phase)
@@ -140,7 +148,7 @@ mirror_once() {
 	rm -rf "$tmp/home"
 	WEIGHTSYNC_HOME=$tmp/home "$1" keygen --no-password >/dev/null 2>&1
 	t0=$(now_ns)
-	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home timed "$1" mirror hf://bench/big --name big \
+	HF_ENDPOINT=$hub WEIGHTSYNC_HOME=$tmp/home timed ${NOSYNC:-} "$1" mirror hf://bench/big --name big \
 		--connections "$NFILES" >/dev/null 2>"$tmp/mirror.err" &
 	mpid=$!
 	T_DL=
@@ -157,7 +165,7 @@ mirror_once() {
 	rm -rf "$tmp/home"
 }
 
-declare -a T_CURL T_MIRROR T_MDL T_MPUB T_BASE T_BDL T_BPUB C_CURL C_MIRROR C_BASE
+declare -a T_CURL T_CSYNC T_MIRROR T_MDL T_MPUB T_BASE T_BDL T_BPUB T_NOSYNC C_CURL C_MIRROR C_BASE
 for r in $(seq 1 "$RUNS"); do
 	rm -rf "$tmp/out" && mkdir -p "$tmp/out"
 	args=()
@@ -169,6 +177,8 @@ for r in $(seq 1 "$RUNS"); do
 	timed curl -sSf --no-progress-meter --parallel --parallel-max "$NFILES" "${args[@]}"
 	T_CURL+=($(secs $(( $(now_ns) - t0 ))))
 	C_CURL+=($(cpu_secs))
+	sync "$tmp"/out/*
+	T_CSYNC+=($(secs $(( $(now_ns) - t0 ))))
 	rm -rf "$tmp/out"
 
 	if [ -n "$BASE_WS" ]; then
@@ -179,12 +189,18 @@ for r in $(seq 1 "$RUNS"); do
 	mirror_once "$WS"
 	T_MIRROR+=($T_ALL) T_MDL+=($T_DL) C_MIRROR+=($C_ALL)
 	T_MPUB+=($(awk -v a="$T_ALL" -v d="$T_DL" 'BEGIN { printf "%.3f", a - d }'))
+	if [ -n "$EATMYDATA" ]; then
+		NOSYNC=$EATMYDATA mirror_once "$WS"
+		T_NOSYNC+=($T_ALL)
+	fi
 done
 mbs() { awk -v b="$bytes" -v t="$1" 'BEGIN { printf "%.0f", (t > 0 ? b / t / 1e6 : 0) }'; }
 row() { printf '%-44s %-26s %9s %8s\n' "$1" "$2" "$3" "$4"; }
 mc=$(median "${T_CURL[@]}")
 row "contender" "runs (s)" "median s" "MB/s"
 row "curl --parallel from nginx (no check)" "${T_CURL[*]}" "$mc" "$(mbs "$mc")"
+ms=$(median "${T_CSYNC[@]}")
+row "  the same, then its files fsynced" "${T_CSYNC[*]}" "$ms" "$(mbs "$ms")"
 if [ -n "$BASE_WS" ]; then
 	bm=$(median "${T_BASE[@]}") bd=$(median "${T_BDL[@]}") bp=$(median "${T_BPUB[@]}")
 	row "baseline mirror (WS_BENCH_HF_BASE), all" "${T_BASE[*]}" "$bm" "$(mbs "$bm")"
@@ -195,6 +211,10 @@ mm=$(median "${T_MIRROR[@]}") md=$(median "${T_MDL[@]}") mp=$(median "${T_MPUB[@
 row "weightsync mirror (verify + publish), all" "${T_MIRROR[*]}" "$mm" "$(mbs "$mm")"
 row "  download phase (hashed as it streams)" "${T_MDL[*]}" "$md" "$(mbs "$md")"
 row "  publish phase" "${T_MPUB[*]}" "$mp" ""
+if [ -n "$EATMYDATA" ]; then
+	mn=$(median "${T_NOSYNC[@]}")
+	row "weightsync mirror, no fsync (eatmydata)" "${T_NOSYNC[*]}" "$mn" "$(mbs "$mn")"
+fi
 if [ -n "$TIMEBIN" ]; then
 	echo "CPU seconds (user + system) of the process, median: curl $(median "${C_CURL[@]}")${BASE_WS:+, baseline mirror $(median "${C_BASE[@]}")}, mirror $(median "${C_MIRROR[@]}")"
 fi
@@ -205,6 +225,8 @@ if [ -n "$BASE_WS" ]; then
 fi
 ratio=$(ratio "$mc" "$mm")
 echo "download phase / curl throughput: $(ratio "$mc" "$md")"
+echo "mirror / (curl, then fsync) throughput: $(ratio "$ms" "$mm")"
+[ -z "$EATMYDATA" ] || echo "mirror without fsync / curl throughput: $(ratio "$mc" "$mn")"
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8 ? "PASS" : "MISS") }')
 echo "mirror / curl throughput: $ratio (target >= 0.8: $verdict)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

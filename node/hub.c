@@ -808,29 +808,187 @@ keep:
 	return ret;
 }
 
+/*
+ * The download runs in lanes: each lane is a thread with its own curl
+ * multi handle and a share of the connections, taking the next file from
+ * one queue.  curl's receiving and the write into the page cache take a
+ * core's worth of time by themselves (curl --parallel alone is bound by
+ * its one thread in bench/hf.sh); in two lanes they share both cores with
+ * the hashing threads.  Lane 0 runs on the caller's thread and reports
+ * progress.
+ */
+#define LANES_MAX 2
+
+struct lanes {
+	const struct ws_hub *h;
+	struct xfer **q;
+	size_t nq;
+	struct ws_syncer *sync;
+	struct lane *lane;          /* nlanes */
+	int nlanes;
+	uint64_t total;             /* bytes of the selected files */
+	pthread_mutex_t lock;       /* guards what follows, and lane[].inflight */
+	size_t next;                /* the next file in q to start */
+	uint64_t done_bytes;        /* files verified, or kept from a run */
+	int ret;                    /* the first failure */
+	char *msg;                  /* ... its message */
+};
+
+struct lane {
+	struct lanes *ls;
+	int id;
+	int conns;                  /* at most this many files at once */
+	uint64_t inflight;          /* bytes of its files under way (lock) */
+};
+
+/* the first failure wins; later ones are dropped */
+static void lanes_fail(struct lanes *ls, int ret, char *msg)
+{
+	pthread_mutex_lock(&ls->lock);
+	if (!ls->ret) {
+		ls->ret = ret;
+		ls->msg = msg;
+		msg = NULL;
+	}
+	pthread_mutex_unlock(&ls->lock);
+	free(msg);
+}
+
+/* the next file for a lane, or NULL when none is left or a lane failed */
+static struct xfer *lanes_take(struct lanes *ls)
+{
+	struct xfer *x = NULL;
+	pthread_mutex_lock(&ls->lock);
+	if (!ls->ret && ls->next < ls->nq)
+		x = ls->q[ls->next++];
+	pthread_mutex_unlock(&ls->lock);
+	return x;
+}
+
+static void lanes_done(struct lanes *ls, uint64_t bytes)
+{
+	pthread_mutex_lock(&ls->lock);
+	ls->done_bytes += bytes;
+	pthread_mutex_unlock(&ls->lock);
+}
+
+static void *lane_run(void *arg)
+{
+	struct lane *l = arg;
+	struct lanes *ls = l->ls;
+	const struct ws_hub *h = ls->h;
+	CURLM *m = curl_multi_init();
+	struct xfer **mine = xcalloc(ls->nq + 1, sizeof(*mine));
+	size_t nmine = 0, running = 0;
+	int more = 1, ret = 0, stop = 0;
+	char *msg = NULL;
+
+	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)l->conns);
+	for (;;) {
+		CURLMsg *cm;
+		int still = 0, left;
+		uint64_t inflight = 0;
+		struct xfer *x;
+
+		pthread_mutex_lock(&ls->lock);
+		stop = ls->ret != 0;        /* another lane failed */
+		pthread_mutex_unlock(&ls->lock);
+		if (stop || ws_syncer_error(ls->sync))
+			break;
+		while (more && running < (size_t)l->conns) {
+			if (!(x = lanes_take(ls))) {
+				more = 0;
+				break;
+			}
+			mine[nmine++] = x;
+			if ((ret = xfer_open(x, &msg)))
+				break;
+			if (x->got == x->f->size) {
+				/* complete before a crash, not yet moved into place */
+				if ((ret = xfer_finish(x, &msg)) == WS_EMISMATCH ||
+				    ret == WS_EBADHASH)
+					unlink(x->part);
+				xfer_close(x);
+				if (ret)
+					break;
+				lanes_done(ls, x->f->size);
+				continue;
+			}
+			xfer_start(x, h, m);
+			running++;
+		}
+		if (ret || (!more && !running))
+			break;
+		curl_multi_perform(m, &still);
+		while (!ret && (cm = curl_multi_info_read(m, &left))) {
+			if (cm->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			int d = xfer_done(x, cm->data.result, h, m, &msg);
+			if (d == 0) {
+				lanes_done(ls, x->f->size);
+				running--;
+			} else if (d < 0) {
+				ret = d;
+				running--;
+			}
+		}
+		for (size_t i = 0; i < nmine; i++)
+			if (mine[i]->fd >= 0)
+				inflight += mine[i]->got;
+		pthread_mutex_lock(&ls->lock);
+		l->inflight = inflight;
+		uint64_t all = ls->done_bytes;
+		for (int i = 0; i < ls->nlanes; i++)
+			all += ls->lane[i].inflight;
+		pthread_mutex_unlock(&ls->lock);
+		if (l->id == 0 && h->progress)
+			h->progress(h->progress_ctx, all, ls->total);
+		if (!ret && running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	if (ret)
+		lanes_fail(ls, ret, msg);
+	else
+		free(msg);
+	/* a lane that stopped for another's failure leaves its files
+	 * partial, for the next run */
+	for (size_t i = 0; i < nmine; i++)
+		if (mine[i]->e)
+			curl_multi_remove_handle(m, mine[i]->e);
+	free(mine);
+	curl_multi_cleanup(m);
+	return NULL;
+}
+
 int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const char *dir,
 		    uint64_t piece_size, struct ws_hash_file *hashes, char **msg)
 {
-	CURLM *m = curl_multi_init();
 	struct xfer **q = xcalloc(r->nfiles + 1, sizeof(*q));
-	size_t nq = 0, next = 0, running = 0;
-	uint64_t total = 0, done_bytes = 0;
+	struct lanes ls;
+	struct lane lane[LANES_MAX];
+	pthread_t tid[LANES_MAX];
+	int started[LANES_MAX] = { 0 };
+	size_t nq = 0;
+	uint64_t total = 0, kept = 0;
 	char *rev = url_escape(r->commit, 0);
-	struct ws_syncer *sync = NULL;
 	int ret = 0;
 
 	if (piece_size && (piece_size < WS_BLOCK_SIZE || (piece_size & (piece_size - 1)))) {
 		free(q);
 		free(rev);
-		curl_multi_cleanup(m);
 		return ws_seterr(msg, WS_EFORMAT, "piece size %llu is not a power of two >= 16 KiB",
 				 (unsigned long long)piece_size);
 	}
 	for (size_t i = 0; hashes && i < r->nfiles; i++)
 		memset(&hashes[i], 0, sizeof(hashes[i]));
+	memset(&ls, 0, sizeof(ls));
+	ls.h = h;
+	ls.q = q;
+	pthread_mutex_init(&ls.lock, NULL);
 	/* the fsync of a finished file takes the disk's time, not the
-	 * loop's: the other transfers go on meanwhile (NULL: done inline) */
-	sync = ws_syncer_new();
+	 * lanes': the other transfers go on meanwhile (NULL: done inline) */
+	ls.sync = ws_syncer_new();
 	for (size_t i = 0; i < r->nfiles; i++) {
 		const struct ws_hub_file *f = &r->files[i];
 		struct stat st;
@@ -842,7 +1000,7 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 		if (lstat(final, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == f->size) {
 			/* verified by an earlier run (only a verified file is
 			 * renamed here); the caller checks it again */
-			done_bytes += f->size;
+			kept += f->size;
 			free(final);
 			continue;
 		}
@@ -854,74 +1012,52 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 		x->hf = hashes ? &hashes[i] : &x->own;
 		x->piece_size = piece_size;
 		x->final = final;
-		x->sync = sync;
+		x->sync = ls.sync;
 		x->part = xasprintf("%s/partial/%s", dir, f->path);
 		x->url = xasprintf("%s/%s/resolve/%s/%s", h->endpoint, r->repo, rev, p);
 		free(p);
 		q[nq++] = x;
 	}
-	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->connections);
-	while (!ret && (next < nq || running) && !ws_syncer_error(sync)) {
-		CURLMsg *cm;
-		int still = 0, left;
-		uint64_t inflight = 0;
-
-		while (!ret && next < nq && running < (size_t)h->connections) {
-			if ((ret = xfer_open(q[next], msg)))
-				break;
-			if (q[next]->got == q[next]->f->size) {
-				/* complete before a crash, not yet moved into place */
-				if ((ret = xfer_finish(q[next], msg)) == WS_EMISMATCH ||
-				    ret == WS_EBADHASH)
-					unlink(q[next]->part);
-				xfer_close(q[next]);
-				if (ret)
-					break;
-				done_bytes += q[next++]->f->size;
-				continue;
-			}
-			xfer_start(q[next++], h, m);
-			running++;
-		}
-		if (ret)
-			break;
-		curl_multi_perform(m, &still);
-		while (!ret && (cm = curl_multi_info_read(m, &left))) {
-			struct xfer *x;
-			if (cm->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-			int d = xfer_done(x, cm->data.result, h, m, msg);
-			if (d == 0) {
-				done_bytes += x->f->size;
-				running--;
-			} else if (d < 0) {
-				ret = d;
-				running--;
-			}
-		}
-		for (size_t i = 0; i < next; i++)
-			if (q[i]->fd >= 0)
-				inflight += q[i]->got;
-		if (h->progress)
-			h->progress(h->progress_ctx, done_bytes + inflight, total);
-		if (!ret && (running || next < nq))
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+	ls.nq = nq;
+	ls.done_bytes = kept;
+	ls.total = total;
+	ls.lane = lane;
+	/* two lanes only when there are two connections and two files */
+	ls.nlanes = h->connections >= 2 && nq >= 2 ? LANES_MAX : 1;
+	for (int i = 0; i < ls.nlanes; i++) {
+		lane[i].ls = &ls;
+		lane[i].id = i;
+		lane[i].inflight = 0;
+		/* the connections shared out, the first lane taking the odd one */
+		lane[i].conns = (h->connections + ls.nlanes - 1 - i) / ls.nlanes;
 	}
+	for (int i = 1; i < ls.nlanes; i++)
+		started[i] = pthread_create(&tid[i], NULL, lane_run, &lane[i]) == 0;
+	lane_run(&lane[0]);
+	for (int i = 1; i < ls.nlanes; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else if (!ls.ret)
+			/* no thread: its share runs here */
+			lane_run(&lane[i]);
+	ret = ls.ret;
+	if (ret && msg) {
+		free(*msg);
+		*msg = ls.msg;
+		ls.msg = NULL;
+	}
+	free(ls.msg);
 	{
 		/* every file handed over is in place (or the first failure) */
-		int sret = ws_syncer_finish(sync, ret ? NULL : msg);
+		int sret = ws_syncer_finish(ls.sync, ret ? NULL : msg);
 		if (!ret)
 			ret = sret;
 	}
-	for (size_t i = 0; i < nq; i++) {
-		if (q[i]->e)
-			curl_multi_remove_handle(m, q[i]->e);
+	for (size_t i = 0; i < nq; i++)
 		xfer_free(q[i]);
-	}
+	pthread_mutex_destroy(&ls.lock);
 	free(q);
 	free(rev);
-	curl_multi_cleanup(m);
 	return ret;
 }
 
