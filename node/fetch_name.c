@@ -77,7 +77,8 @@ struct peers_check {
 /* Up to this long after the last piece, a fetch of the latest waits for
  * the peers the user named to send their handshake: a stale peer can
  * serve a small release before a mirror's newer pointer is in (t5503).
- * A named peer that is down costs this much once. */
+ * A named peer whose connection ended (refused, or it lacks the release)
+ * is not waited for; one that does not answer at all costs this much. */
 #define NAMED_PEERS_WAIT_MS 3000
 
 static void wait_named_peers(const struct peers_check *pc, ws_lt_torrent *t)

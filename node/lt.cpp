@@ -50,7 +50,6 @@ extern "C" {
 #include <condition_variable>
 #include <mutex>
 #include <new>
-#include <set>
 #include <string>
 #include <thread>
 #include <atomic>
@@ -106,8 +105,9 @@ struct evidence_state {
 	std::mutex mu;
 	std::map<lt::sha1_hash, std::string> offers;
 	std::map<lt::sha1_hash, std::vector<std::string>> received;
-	/* the peers whose extension handshake came, evidence or not */
-	std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> heard;
+	/* per peer: 1 its extension handshake came (evidence or not), 2 its
+	 * connection ended without one (ws_lt_evidence_heard) */
+	std::map<lt::sha1_hash, std::map<lt::tcp::endpoint, int>> heard;
 };
 
 namespace {
@@ -118,6 +118,22 @@ struct evidence_peer final : lt::peer_plugin {
 	evidence_peer(std::shared_ptr<evidence_state> s, lt::sha1_hash h,
 		      lt::tcp::endpoint ep)
 		: st(std::move(s)), ih(h), remote(ep) {}
+	/* under st->mu; a handshake is not undone by the end of its
+	 * connection.  Bounded: a seeding node meets many peers */
+	void note(int what)
+	{
+		auto &who = st->heard[ih];
+		auto it = who.find(remote);
+		if (it != who.end())
+			it->second = what == 1 ? 1 : it->second;
+		else if (who.size() < 4096)
+			who.emplace(remote, what);
+	}
+	void on_disconnect(lt::error_code const &) override
+	{
+		std::lock_guard<std::mutex> g(st->mu);
+		note(2);
+	}
 	void add_handshake(lt::entry &h) override
 	{
 		std::lock_guard<std::mutex> g(st->mu);
@@ -131,9 +147,7 @@ struct evidence_peer final : lt::peer_plugin {
 			return true;
 		lt::string_view v = h.dict_find_string_value("ws_evidence");
 		std::lock_guard<std::mutex> g(st->mu);
-		auto &who = st->heard[ih];
-		if (who.size() < 4096)
-			who.insert(remote);
+		note(1);
 		if (!v.empty() && v.size() <= WS_LT_EVIDENCE_MAX) {
 			auto &q = st->received[ih];
 			if (q.size() < 64)
@@ -1410,7 +1424,10 @@ extern "C" int ws_lt_evidence_heard(ws_lt_torrent *t, const char *hostport)
 		lt::sha1_hash ih = t->h.info_hashes().get_best();
 		std::lock_guard<std::mutex> g(t->s->evidence->mu);
 		auto it = t->s->evidence->heard.find(ih);
-		return it != t->s->evidence->heard.end() && it->second.count(ep) ? 1 : 0;
+		if (it == t->s->evidence->heard.end())
+			return 0;
+		auto p = it->second.find(ep);
+		return p == it->second.end() ? 0 : p->second;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;
 	} catch (...) {

@@ -600,10 +600,12 @@ struct ws_lt_blob {
 int ws_lt_evidence_take(ws_lt_torrent *t, struct ws_lt_blob **out, size_t *n);
 
 /*
- * ws_lt_evidence_heard - 1 when the peer at hostport ("ADDR:PORT", the
- * address this side dialled) has sent t's swarm its extension handshake,
- * with evidence or without; 0 when not (yet); -EINVAL for a bad address.
- * Its evidence, if any, is then among what ws_lt_evidence_take gives.
+ * ws_lt_evidence_heard - whether the peer at hostport ("ADDR:PORT", the
+ * address this side dialled) has sent t's swarm its extension handshake:
+ * 1 it has, with evidence or without (which is then among what
+ * ws_lt_evidence_take gives); 2 its connection ended without one (refused,
+ * closed, or the peer lacks the torrent: nothing to wait for); 0 not yet,
+ * or never dialled; -EINVAL for a bad address.
  */
 int ws_lt_evidence_heard(ws_lt_torrent *t, const char *hostport);
 
