@@ -832,6 +832,7 @@ struct lanes {
 	uint64_t done_bytes;        /* files verified, or kept from a run */
 	int ret;                    /* the first failure */
 	char *msg;                  /* ... its message */
+	int active;                 /* lanes still running */
 };
 
 struct lane {
@@ -872,6 +873,20 @@ static void lanes_done(struct lanes *ls, uint64_t bytes)
 	pthread_mutex_unlock(&ls->lock);
 }
 
+/* done and under-way bytes of every lane, to h->progress (lane 0 only) */
+static void report_progress(struct lane *l)
+{
+	struct lanes *ls = l->ls;
+	uint64_t all;
+
+	pthread_mutex_lock(&ls->lock);
+	all = ls->done_bytes;
+	for (int i = 0; i < ls->nlanes; i++)
+		all += ls->lane[i].inflight;
+	pthread_mutex_unlock(&ls->lock);
+	ls->h->progress(ls->h->progress_ctx, all, ls->total);
+}
+
 static void *lane_run(void *arg)
 {
 	struct lane *l = arg;
@@ -880,7 +895,7 @@ static void *lane_run(void *arg)
 	CURLM *m = curl_multi_init();
 	struct xfer **mine = xcalloc(ls->nq + 1, sizeof(*mine));
 	size_t nmine = 0, running = 0;
-	int more = 1, ret = 0, stop = 0;
+	int more = 1, ret = 0, stop = 0, others = 0;
 	char *msg = NULL;
 
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)l->conns);
@@ -892,8 +907,9 @@ static void *lane_run(void *arg)
 
 		pthread_mutex_lock(&ls->lock);
 		stop = ls->ret != 0;        /* another lane failed */
+		others = ls->active - 1;
 		pthread_mutex_unlock(&ls->lock);
-		if (stop || ws_syncer_error(ls->sync))
+		if (ret || stop || ws_syncer_error(ls->sync))
 			break;
 		while (more && running < (size_t)l->conns) {
 			if (!(x = lanes_take(ls))) {
@@ -917,8 +933,16 @@ static void *lane_run(void *arg)
 			xfer_start(x, h, m);
 			running++;
 		}
-		if (ret || (!more && !running))
+		if (ret)
 			break;
+		if (!more && !running) {
+			if (l->id != 0 || !h->progress || !others)
+				break;
+			/* lane 0 reports for the others until they end */
+			report_progress(l);
+			usleep(100 * 1000);
+			continue;
+		}
 		curl_multi_perform(m, &still);
 		while (!ret && (cm = curl_multi_info_read(m, &left))) {
 			if (cm->msg != CURLMSG_DONE)
@@ -938,12 +962,9 @@ static void *lane_run(void *arg)
 				inflight += mine[i]->got;
 		pthread_mutex_lock(&ls->lock);
 		l->inflight = inflight;
-		uint64_t all = ls->done_bytes;
-		for (int i = 0; i < ls->nlanes; i++)
-			all += ls->lane[i].inflight;
 		pthread_mutex_unlock(&ls->lock);
 		if (l->id == 0 && h->progress)
-			h->progress(h->progress_ctx, all, ls->total);
+			report_progress(l);
 		if (!ret && running)
 			curl_multi_poll(m, NULL, 0, 100, NULL);
 	}
@@ -958,6 +979,10 @@ static void *lane_run(void *arg)
 			curl_multi_remove_handle(m, mine[i]->e);
 	free(mine);
 	curl_multi_cleanup(m);
+	pthread_mutex_lock(&ls->lock);
+	l->inflight = 0;
+	ls->active--;
+	pthread_mutex_unlock(&ls->lock);
 	return NULL;
 }
 
@@ -1031,15 +1056,18 @@ int ws_hub_download(const struct ws_hub *h, const struct ws_hub_repo *r, const c
 		/* the connections shared out, the first lane taking the odd one */
 		lane[i].conns = (h->connections + ls.nlanes - 1 - i) / ls.nlanes;
 	}
+	ls.active = ls.nlanes;
 	for (int i = 1; i < ls.nlanes; i++)
-		started[i] = pthread_create(&tid[i], NULL, lane_run, &lane[i]) == 0;
+		if (!(started[i] = pthread_create(&tid[i], NULL, lane_run, &lane[i]) == 0)) {
+			/* no thread: lane 0 takes its files from the queue */
+			pthread_mutex_lock(&ls.lock);
+			ls.active--;
+			pthread_mutex_unlock(&ls.lock);
+		}
 	lane_run(&lane[0]);
 	for (int i = 1; i < ls.nlanes; i++)
 		if (started[i])
 			pthread_join(tid[i], NULL);
-		else if (!ls.ret)
-			/* no thread: its share runs here */
-			lane_run(&lane[i]);
 	ret = ls.ret;
 	if (ret && msg) {
 		free(*msg);
