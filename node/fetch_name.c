@@ -71,6 +71,7 @@ struct peers_check {
 	struct ws_pointer newer;    /* a newer pointer a peer showed */
 	int have_newer;
 	int newer_from_dht;         /* ... or the DHT, after the first */
+	int told;                   /* this torrent's peers were told */
 	const struct ws_net_opts *net; /* the peers the user named */
 };
 
@@ -106,8 +107,12 @@ static int check_peers(void *ctx, ws_lt_torrent *t, int final, char **msg)
 	if ((ret = ws_evidence_take(pc->st, t, pc->pk, pc->name, &seen)))
 		return ws_seterr(msg, ret, "cannot keep what peers showed of '%s' in the "
 				 "index: %s", pc->name, ws_strerror(ret));
-	/* and tell the peers what this node knows */
-	ws_evidence_offer(pc->st, t, pc->pk, pc->name);
+	/* and tell the peers what this node knows: once per torrent, and
+	 * again only when the index kept something new (the hook runs on
+	 * every wait slice) */
+	if (!pc->told || seen.kept)
+		ws_evidence_offer(pc->st, t, pc->pk, pc->name);
+	pc->told = 1;
 	if (seen.equivocations && seen.equivocated_version == pc->fetching)
 		return ws_seterr(msg, WS_EEQUIVOCATION,
 				 "equivocation: a peer showed two different pointers the "
@@ -240,6 +245,7 @@ int ws_fetch_name(struct ws_store *st, const struct ws_fetch_opts *o,
 	 * the DHT near a name can be made to serve an old one (a freeze) */
 	for (int tries = 0;; tries++) {
 		int64_t offered = pc.offered;
+		pc.told = 0;                /* a new torrent each time */
 		ret = fetch_pointer(st, &fo, pk, name, &p, resolve_timeout_ms, res, msg);
 		if (ret == 0 && res->already_complete && (ret = check_dht(&dc, 1, msg)))
 			/* nothing was committed, so the verdict was not asked
