@@ -124,10 +124,12 @@ struct evidence_peer final : lt::peer_plugin {
 	{
 		auto &who = st->heard[ih];
 		auto it = who.find(remote);
-		if (it != who.end())
-			it->second = what == 1 ? 1 : it->second;
-		else if (who.size() < 4096)
+		if (it != who.end()) {
+			if (what == 1)
+				it->second = 1;
+		} else if (who.size() < 4096) {
 			who.emplace(remote, what);
+		}
 	}
 	void on_disconnect(lt::error_code const &) override
 	{
