@@ -45,6 +45,7 @@ extern "C" {
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <condition_variable>
@@ -221,6 +222,9 @@ struct ws_lt_session {
 	/* last session_stats_alert, and how many have come */
 	std::vector<std::int64_t> counters;
 	unsigned stats_seq;
+	/* ws_lt_config.peer_log, open for appending; NULL: no log */
+	FILE *peer_log = nullptr;
+	~ws_lt_session() { if (peer_log) fclose(peer_log); }
 };
 
 /* ---------------------------------------------------------------------- */
@@ -603,9 +607,38 @@ static void dht_lookup_add(dht_lookup &l, const lt::dht_mutable_item_alert *a)
 	l.items.push_back(item);
 }
 
+/* One line per peer event, for ws_lt_config.peer_log: when, and libtorrent's
+ * own description (it names the torrent, the peer and the reason). */
+static void log_peer_event(ws_lt_session *s, lt::alert *a)
+{
+	switch (a->type()) {
+	case lt::peer_connect_alert::alert_type:
+	case lt::incoming_connection_alert::alert_type:
+	case lt::peer_disconnected_alert::alert_type:
+	case lt::peer_error_alert::alert_type:
+	case lt::peer_ban_alert::alert_type:
+	case lt::peer_snubbed_alert::alert_type:
+	case lt::hash_failed_alert::alert_type:
+		break;
+	default:
+		return;
+	}
+	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+		std::chrono::system_clock::now().time_since_epoch()).count();
+	time_t sec = static_cast<time_t>(ms / 1000);
+	struct tm tm;
+	char when[32];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
+	fprintf(s->peer_log, "%s.%03dZ %s %s\n", when, static_cast<int>(ms % 1000),
+		a->what(), a->message().c_str());
+	fflush(s->peer_log);
+}
+
 /* Alert pointers die at the next pop_alerts(): copy everything out here. */
 static void handle_alert(ws_lt_session *s, lt::alert *a)
 {
+	if (s->peer_log)
+		log_peer_event(s, a);
 	if (auto *x = lt::alert_cast<lt::add_torrent_alert>(a)) {
 		if (!s->first_added) {
 			s->first_added = true;
@@ -819,7 +852,9 @@ static lt::settings_pack make_settings(const struct ws_lt_config *cfg)
 	sp.set_int(S::alert_mask, static_cast<int>(static_cast<std::uint32_t>(
 		lt::alert_category::status | lt::alert_category::error |
 		lt::alert_category::piece_progress |
-		lt::alert_category::storage | lt::alert_category::dht)));
+		lt::alert_category::storage | lt::alert_category::dht |
+		(cfg->peer_log ? lt::alert_category::peer | lt::alert_category::connect :
+		 lt::alert_category_t{}))));
 	return sp;
 }
 
@@ -839,6 +874,9 @@ extern "C" int ws_lt_session_new(const struct ws_lt_config *cfg,
 		s->first_added = false;
 		s->pumping = false;
 		s->alerts_seen = 0;
+		if (cfg->peer_log && !(s->peer_log = fopen(cfg->peer_log, "ae")))
+			return ws_seterr(msg, -errno, "cannot open the peer log '%s': %s",
+					 cfg->peer_log, strerror(errno));
 
 		lt::session_params params(make_settings(cfg));
 		s->complete = std::make_shared<ws_disk::complete_set>();

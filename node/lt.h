@@ -175,6 +175,10 @@ struct ws_lt_config {
 	const char *const *first_peers; /* "host:port" peers for the first
 				      * torrent (defer_start only) */
 	size_t n_first_peers;
+	const char *peer_log;        /* append one line per peer event
+				      * (connect, disconnect and why, ban,
+				      * failed piece) to this file; NULL: none.
+				      * For diagnosis: WEIGHTSYNC_PEER_LOG */
 };
 
 /*
