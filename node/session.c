@@ -71,7 +71,8 @@ static int open_session(const struct ws_net_opts *o, int defer, const char *cons
 	const char *dio = getenv("WS_DISK_IO");
 	cfg.disk_io = dio && !strcmp(dio, "posix") ? WS_LT_DISK_POSIX :
 		      dio && !strcmp(dio, "mmap") ? WS_LT_DISK_MMAP : WS_LT_DISK_SPLIT;
-	cfg.peer_log = getenv("WEIGHTSYNC_PEER_LOG");
+	const char *plog = getenv("WEIGHTSYNC_PEER_LOG");
+	cfg.peer_log = plog && *plog ? plog : NULL;
 	if (defer) {
 		/* o's peers and the link's, dialled at libtorrent's first
 		 * connection round (ws_lt_config.defer_start) */

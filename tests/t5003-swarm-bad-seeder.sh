@@ -43,6 +43,13 @@ test_expect_success 'with only the lying seeder, the fetch fails with exit 1' '
 	test ! -e $TMP/D/releases
 '
 
+test_expect_success 'a peer log that cannot be opened: exit 2, named' '
+	WEIGHTSYNC_PEER_LOG=$TMP/no/such/log WEIGHTSYNC_HOME=$TMP/D test_must_fail 2 \
+		ws fetch "$(cat $TMP/link)" --peer $A:$(port_of A) --listen $D:0 --no-dht \
+		--timeout 8 2>$TMP/err &&
+	grep_q "cannot open the peer log .$TMP/no/such/log.: No such file or directory" $TMP/err
+'
+
 test_expect_success 'with an honest seeder as well, the fetch completes with good bytes' '
 	# the peer log is printed if it fails (once in CI under make asan:
 	# two failed pieces, then no progress for 60 s)
