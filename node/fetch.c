@@ -23,6 +23,9 @@
  * prove them (peers send them as the download goes; an old v1-only peer in
  * a hybrid swarm cannot), before checking whole files instead */
 #define LAYERS_WAIT 10
+/* seconds with no new data, no peer and pieces that failed their hash
+ * check before the bans are lifted and the named peers dialled again */
+#define BANS_LIFTED_AFTER 5
 
 double ws_fetch_now(void)
 {
@@ -112,11 +115,21 @@ static void note_checking(struct fetch *f)
 	}
 }
 
+/* dial every peer named for this fetch (--peer, the link's x.pe) again;
+ * libtorrent does nothing for one already connected */
+static void dial_named(struct fetch *f)
+{
+	ws_net_dial(&f->o->net, f->t);
+	for (int i = 0; i < f->o->link.npeers; i++)
+		ws_lt_connect_peer(f->t, f->o->link.peers[i]);
+}
+
 static int wait_for(struct fetch *f, const char *phase,
 		    int (*done)(struct fetch *f, uint64_t *have, uint64_t *want))
 {
 	int timeout = f->o->stall_timeout > 0 ? f->o->stall_timeout : 60;
 	double last_change = ws_fetch_now(), last_dht = ws_fetch_now();
+	double last_lift = 0;
 	uint64_t last = UINT64_MAX;
 
 	uint64_t shown = 0, shown_total = 0;
@@ -149,9 +162,7 @@ static int wait_for(struct fetch *f, const char *phase,
 		if (paused) {
 			/* pausing dropped the peers: dial the known ones again */
 			ws_lt_resume(f->t);
-			ws_net_dial(&f->o->net, f->t);
-			for (int i = 0; i < f->o->link.npeers; i++)
-				ws_lt_connect_peer(f->t, f->o->link.peers[i]);
+			dial_named(f);
 			paused = 0;
 		}
 		ws_lt_wait(f->ses, WAIT_SLICE_MS);
@@ -192,6 +203,17 @@ static int wait_for(struct fetch *f, const char *phase,
 			return ws_seterr(f->msg, WS_ETIMEOUT,
 					 "no progress for %d s while %s (%d peers); run again "
 					 "to resume", timeout, phase, s.peers);
+		} else if (s.hash_failures > 0 && s.peers == 0 &&
+			   ws_fetch_now() - last_change > BANS_LIFTED_AFTER &&
+			   ws_fetch_now() - last_lift > BANS_LIFTED_AFTER) {
+			/* every peer gone after failed pieces: libtorrent bans
+			 * all who sent part of a piece it cannot blame on one,
+			 * so an honest peer may be banned with a liar.  Give
+			 * them another chance; every piece is still checked,
+			 * and a liar alone still ends in the stall above */
+			ws_lt_forget_peers(f->t);
+			dial_named(f);
+			last_lift = ws_fetch_now();
 		}
 	}
 }
@@ -335,9 +357,7 @@ static int get_metadata(struct fetch *f)
 		if (ret == 0 && ws_lt_info_hashes(f->t, v2, v1, &h2, &h1) == 0 &&
 		    (!l->has_v2 || (h2 && !memcmp(v2, l->v2, 32))) &&
 		    (!l->has_v1 || (h1 && !memcmp(v1, l->v1, 20)))) {
-			ws_net_dial(&f->o->net, f->t);
-			for (int i = 0; i < l->npeers; i++)
-				ws_lt_connect_peer(f->t, l->peers[i]);
+			dial_named(f);
 			return 0;
 		}
 		/* not the torrent the link names: start over from peers */
@@ -351,9 +371,7 @@ static int get_metadata(struct fetch *f)
 			       NULL, f->staging, &f->t, f->msg);
 	if (ret)
 		return ret;
-	ws_net_dial(&f->o->net, f->t);
-	for (int i = 0; i < l->npeers; i++)
-		ws_lt_connect_peer(f->t, l->peers[i]);
+	dial_named(f);
 	ret = wait_for(f, "metadata", metadata_done);
 	return ret < 0 ? ret : 0;
 }
@@ -397,9 +415,7 @@ static int get_manifest(struct fetch *f)
 				return ws_seterr(f->msg, WS_ENETWORK, "cannot check the "
 						 "downloaded manifest again");
 			/* a recheck drops the peers: dial them again */
-			ws_net_dial(&f->o->net, f->t);
-			for (int k = 0; k < f->o->link.npeers; k++)
-				ws_lt_connect_peer(f->t, f->o->link.peers[k]);
+			dial_named(f);
 		}
 		if ((ret = wait_for(f, "manifest", manifest_done)) < 0)
 			return ret;

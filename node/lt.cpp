@@ -1454,6 +1454,18 @@ extern "C" int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport)
 	}
 }
 
+extern "C" int ws_lt_forget_peers(ws_lt_torrent *t)
+{
+	try {
+		t->h.clear_peers();
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
+	} catch (...) {
+		return WS_ENETWORK;
+	}
+}
+
 extern "C" int ws_lt_evidence_heard(ws_lt_torrent *t, const char *hostport)
 {
 	lt::tcp::endpoint ep;

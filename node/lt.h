@@ -318,6 +318,16 @@ int ws_lt_metadata(ws_lt_torrent *t, uint8_t **torrent, size_t *len);
 int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport);
 
 /*
+ * ws_lt_forget_peers - disconnect every peer of t and forget them, bans
+ * included (torrent_handle::clear_peers); they must be dialled again.  For
+ * a download left with no peer after failed pieces: libtorrent 2.0.8 bans
+ * every peer that sent a block of a failed piece when it cannot tell which
+ * block was bad (torrent::piece_failed), so an honest peer that shared a
+ * piece with a liar is banned with it (docs/datapath.md).  0, or -ENOMEM.
+ */
+int ws_lt_forget_peers(ws_lt_torrent *t);
+
+/*
  * ws_lt_set_file_priority - 0 = skip, 1..7 = download.  file is the index
  * in the torrent's own file list (pad files included, as libtorrent counts;
  * see ws_lt_file_index).  WS_ENOTFOUND before metadata, -EINVAL for an

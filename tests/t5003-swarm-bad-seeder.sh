@@ -38,6 +38,10 @@ test_expect_success 'with only the lying seeder, the fetch fails with exit 1' '
 	# the peer log names the liar, its ban and the failed piece
 	grep_q "peer_ban bad-demo@1 peer \[ $A:$(port_of A) " $TMP/D.peers &&
 	grep_q "hash_failed bad-demo@1 hash for piece [0-9]* failed" $TMP/D.peers &&
+	# left with no peer, the fetch lifted the ban after 5 s and dialled
+	# the named peer again (an honest peer banned with a liar gets its
+	# chance back); the liar alone still ends in exit 1
+	test "$(grep -c "peer_connect .* $A:$(port_of A) .*outgoing" $TMP/D.peers)" -ge 2 &&
 	WEIGHTSYNC_HOME=$TMP/D ws list --json >$TMP/list &&
 	json_check $TMP/list "not any(r[\"state\"] == \"complete\" for r in j)" &&
 	test ! -e $TMP/D/releases
@@ -51,8 +55,10 @@ test_expect_success 'a peer log that cannot be opened: exit 2, named' '
 '
 
 test_expect_success 'with an honest seeder as well, the fetch completes with good bytes' '
-	# the peer log is printed if it fails (once in CI under make asan:
-	# two failed pieces, then no progress for 60 s)
+	# libtorrent bans every peer that sent part of a piece that failed
+	# when it cannot tell whose block was bad: H too, now and then (2 of
+	# 40 runs under make asan with the CPU busy) until the fetch lifted
+	# bans; the peer log is printed if it fails
 	WEIGHTSYNC_PEER_LOG=$TMP/E.peers WEIGHTSYNC_HOME=$TMP/E ws fetch "$(cat $TMP/link)" \
 		--peer $A:$(port_of A) --peer $H:$(port_of H) --listen $E:0 --no-dht \
 		--timeout 60 >$TMP/pathE || { cat $TMP/E.peers; return 1; } &&
