@@ -323,7 +323,8 @@ int ws_lt_connect_peer(ws_lt_torrent *t, const char *hostport);
  * a download left with no peer after failed pieces: libtorrent 2.0.8 bans
  * every peer that sent a block of a failed piece when it cannot tell which
  * block was bad (torrent::piece_failed), so an honest peer that shared a
- * piece with a liar is banned with it (docs/datapath.md).  0, or -ENOMEM.
+ * piece with a liar is banned with it (docs/datapath.md).  0, -ENOMEM or
+ * WS_ENETWORK (libtorrent refused).
  */
 int ws_lt_forget_peers(ws_lt_torrent *t);
 
